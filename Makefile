@@ -1,0 +1,65 @@
+# The negotiation tracker. `make demo` to try it, `make test` to run the whole suite.
+
+PYTHON_VERSION := $(shell cat .python-version)
+PYTHON_MINOR := $(word 1,$(subst ., ,$(PYTHON_VERSION))).$(word 2,$(subst ., ,$(PYTHON_VERSION)))
+# The interpreter named in .python-version: pyenv's build of it, else one on the PATH.
+BASE_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/$(PYTHON_VERSION)/bin/python) \
+	$(shell command -v python$(PYTHON_MINOR) 2>/dev/null) python$(PYTHON_MINOR))
+VENV := .venv
+PY := $(VENV)/bin/python
+MANAGE := $(PY) manage.py
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+# Tests run with DEBUG off, as production does; this key exists only for them.
+TEST_ENV := DEBUG=0 SECRET_KEY=test-only-key-not-secret STATIC_MANIFEST=0 \
+	ALLOWED_HOSTS=localhost,127.0.0.1,testserver
+DEMO_ENV := DEBUG=1
+
+.PHONY: install demo serve test test-fast lint format migrations-check messages screenshots clean
+
+$(VENV)/.installed: pyproject.toml .python-version
+	@$(BASE_PYTHON) -c 'import sys; v = "%d.%d" % sys.version_info[:2]; \
+		sys.exit(0 if v == "$(PYTHON_MINOR)" else f"Python $(PYTHON_MINOR) is needed (.python-version), found {v}")'
+	$(BASE_PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(DEMO_ENV) $(MANAGE) migrate --no-input
+	$(DEMO_ENV) $(MANAGE) compilemessages --ignore=.venv -v0 || true
+	$(DEMO_ENV) $(MANAGE) load_demo
+	@echo
+	@echo "Serving http://$(HOST):$(PORT)/ (Ctrl-C to stop). Log in with the accounts above."
+	$(DEMO_ENV) $(MANAGE) runserver $(HOST):$(PORT)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(TEST_ENV) $(MANAGE) check --fail-level WARNING
+	$(TEST_ENV) $(MANAGE) makemigrations --check --dry-run
+
+migrations-check: install
+	$(TEST_ENV) $(MANAGE) makemigrations --check --dry-run
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+# The whole suite, browser tests included. DATABASE_URL selects the database (CI: PostgreSQL).
+test: lint
+	$(TEST_ENV) $(VENV)/bin/pytest
+
+# Everything but the browser tests, for a quick loop while editing.
+test-fast: install
+	$(TEST_ENV) $(VENV)/bin/pytest -m "not browser" -x -q
+
+messages: install
+	$(DEMO_ENV) $(MANAGE) makemessages -l fr -l ru --ignore=.venv --ignore=tests
+	$(DEMO_ENV) $(MANAGE) compilemessages --ignore=.venv
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

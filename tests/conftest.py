@@ -1,0 +1,203 @@
+"""Shared fixtures: the people (editor, stakeholder, manager, outsider) and a small record.
+
+- editor: staff, group Editors: edits in the admin, sees internal records.
+- stakeholder: group Stakeholders: reads shared records.
+- manager: group Managers: reads shared records and gets digests.
+- outsider: logged in but in no group: reads nothing.
+"""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Group, User
+
+from agreements import services
+from agreements.models import (
+    Agreement,
+    Clause,
+    FundingSource,
+    Milestone,
+    Party,
+    Person,
+    Programme,
+    Source,
+    Statement,
+    Topic,
+    Visibility,
+)
+
+PASSWORD = "correct horse battery staple"
+
+
+def make_user(username: str, *, group: str | None = None, staff: bool = False, **extra) -> User:
+    user = User.objects.create_user(
+        username, f"{username}@example.org", PASSWORD, is_staff=staff, **extra
+    )
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def editor(db) -> User:
+    return make_user("editor", group="Editors", staff=True)
+
+
+@pytest.fixture
+def stakeholder(db) -> User:
+    return make_user("stakeholder", group="Stakeholders")
+
+
+@pytest.fixture
+def manager(db) -> User:
+    return make_user("manager", group="Managers")
+
+
+@pytest.fixture
+def outsider(db) -> User:
+    return make_user("outsider")
+
+
+@pytest.fixture
+def superuser(db) -> User:
+    return User.objects.create_superuser("root", "root@example.org", PASSWORD)
+
+
+class Record:
+    """A small negotiation: one shared agreement with two shared clauses and one internal,
+    an internal agreement, a shared and an internal topic, a programme with funding."""
+
+    def __init__(self, editor: User):
+        self.editor = editor
+        self.esa = Party.objects.create(name="European Space Agency", short_name="ESA", slug="esa")
+        self.roscosmos = Party.objects.create(name="Roscosmos", slug="roscosmos")
+        self.source = Source.objects.create(
+            title="Report on the draft", publisher="Wire", published_on=datetime.date(2012, 11, 21)
+        )
+        self.programme = Programme.objects.create(
+            name="ExoMars",
+            slug="exomars",
+            estimated_cost=Decimal("1200000000"),
+            amount_in_question=Decimal("350000000"),
+        )
+        self.agreement = self.create(
+            Agreement(
+                title="ExoMars cooperation",
+                slug="exomars-cooperation",
+                programme=self.programme,
+                summary="Cooperation on the two ExoMars launches.",
+            )
+        )
+        self.agreement.parties.set([self.esa, self.roscosmos])
+        self.clause = self.create(
+            Clause(
+                agreement=self.agreement,
+                reference="1",
+                position=1,
+                title="Proton launchers",
+                obligated_party=self.roscosmos,
+            )
+        )
+        self.second_clause = self.create(
+            Clause(agreement=self.agreement, reference="2", position=2, title="Orbiter instruments")
+        )
+        self.internal_clause = self.create(
+            Clause(
+                agreement=self.agreement,
+                reference="3",
+                position=3,
+                title="Fallback position on landing module",
+                visibility=Visibility.INTERNAL,
+            )
+        )
+        self.internal_agreement = self.create(
+            Agreement(
+                title="Side letter on launch costs",
+                slug="side-letter",
+                visibility=Visibility.INTERNAL,
+            )
+        )
+        self.clause_of_internal_agreement = self.create(
+            Clause(agreement=self.internal_agreement, reference="1", title="Cost sharing")
+        )
+        self.topic = self.create(Topic(title="Juice cooperation", slug="juice", next_step="Talk"))
+        self.internal_topic = self.create(
+            Topic(title="Negotiating margin", slug="margin", visibility=Visibility.INTERNAL)
+        )
+        self.secured = self.create(
+            FundingSource(
+                programme=self.programme,
+                title="Italy",
+                contributor=self.esa,
+                amount=Decimal("30000000"),
+                status=FundingSource.Status.SECURED,
+            )
+        )
+        self.potential = self.create(
+            FundingSource(
+                programme=self.programme,
+                title="Science Programme Committee",
+                amount=Decimal("50000000"),
+                status=FundingSource.Status.POTENTIAL,
+                decision_on=datetime.date(2013, 2, 1),
+                decision_precision="month",
+            )
+        )
+        self.internal_funding = self.create(
+            FundingSource(
+                programme=self.programme,
+                title="Reserve we do not talk about",
+                amount=Decimal("10000000"),
+                status=FundingSource.Status.EXPECTED,
+                visibility=Visibility.INTERNAL,
+            )
+        )
+        self.milestone = Milestone.objects.create(
+            title="Launch of the orbiter",
+            kind=Milestone.Kind.LAUNCH,
+            happens_on=datetime.date(2016, 1, 1),
+            precision="year",
+            agreement=self.agreement,
+        )
+        self.internal_milestone = Milestone.objects.create(
+            title="Internal deadline",
+            happens_on=datetime.date(2013, 1, 15),
+            visibility=Visibility.INTERNAL,
+        )
+        self.speaker = Person.objects.create(
+            name="Frederic Nordlund", party=self.esa, role="Head of international relations"
+        )
+        self.statement = Statement.objects.create(
+            person=self.speaker,
+            said_on=datetime.date(2012, 11, 21),
+            summary="The draft still needs signatures.",
+            agreement=self.agreement,
+            source=self.source,
+        )
+        self.internal_statement = Statement.objects.create(
+            person=self.speaker,
+            said_on=datetime.date(2012, 11, 22),
+            summary="Off the record remark.",
+            visibility=Visibility.INTERNAL,
+        )
+
+    def create(self, record):
+        services.record_creation(
+            record, by=self.editor, effective_on=datetime.date(2012, 11, 19), source=self.source
+        )
+        return record
+
+
+@pytest.fixture
+def record(editor) -> Record:
+    return Record(editor)
+
+
+@pytest.fixture
+def login(client):
+    def log_in(user: User):
+        client.force_login(user)
+        return client
+
+    return log_in
