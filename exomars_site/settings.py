@@ -175,16 +175,18 @@ STORAGES = {
     },
 }
 
-# Mail through Django 6.1 mailers: the console in development, SMTP from the environment
-# in production (EMAIL_HOST set).
+PRODUCTION = env("DJANGO_ENV") == "production"
+
+# Mail through Django 6.1 mailers: the console in development, SMTP in production (or
+# whenever EMAIL_HOST is set).
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "tracker@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-if env("EMAIL_HOST"):
+if env("EMAIL_HOST") or PRODUCTION:
     MAILERS = {
         "default": {
             "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
             "OPTIONS": {
-                "host": env("EMAIL_HOST"),
+                "host": env("EMAIL_HOST", "localhost"),
                 "port": env_int("EMAIL_PORT", 587),
                 "username": env("EMAIL_HOST_USER"),
                 "password": env("EMAIL_HOST_PASSWORD"),
@@ -216,7 +218,7 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
 # Production hardening: behind HTTPS, cookies secure and host-only.
-if env("DJANGO_ENV") == "production":
+if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = 365 * 24 * 60 * 60

@@ -26,6 +26,7 @@ from agreements.models import (
     Topic,
     Visibility,
 )
+from agreements.roles import ensure_roles
 
 PASSWORD = "correct horse battery staple"
 
@@ -35,6 +36,9 @@ def make_user(username: str, *, group: str | None = None, staff: bool = False, *
         username, f"{username}@example.org", PASSWORD, is_staff=staff, **extra
     )
     if group:
+        # A transactional test flushes the groups the migration made; bring them back.
+        if not Group.objects.filter(name=group).exists():
+            ensure_roles()
         user.groups.add(Group.objects.get(name=group))
     return user
 
