@@ -3,10 +3,6 @@ from django.urls import include, path
 
 from agreements import views
 
-admin.site.site_header = "Negotiation tracker"
-admin.site.site_title = "Negotiation tracker"
-admin.site.index_title = "Record"
-
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -1,0 +1,775 @@
+"""The editors' admin: where the negotiation record is written.
+
+Statuses change only through `services.change_status` and `services.record_creation`, so
+the change form, the inlines and the bulk action below hand every status write to them and
+save the other fields without touching `status`. The history (`StatusChange`) and the
+digest deliveries are read-only here: the first is append-only, the second is the ledger
+that keeps a digest from being sent twice.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import model_ngettext
+from django.contrib.admin.widgets import AdminDateWidget
+from django.db import models, transaction
+from django.db.models import Count, ExpressionWrapper, Q, Sum
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format, number_format
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from . import services
+from .models import (
+    ZERO,
+    Agreement,
+    Clause,
+    DatePrecision,
+    DigestDelivery,
+    FundingBreakdown,
+    FundingSource,
+    Milestone,
+    Party,
+    Person,
+    Programme,
+    Source,
+    Statement,
+    StatusChange,
+    Subscription,
+    Topic,
+    Visibility,
+)
+
+admin.site.site_header = gettext_lazy("Negotiation tracker")
+admin.site.site_title = gettext_lazy("Negotiation tracker")
+admin.site.index_title = gettext_lazy("The negotiation record")
+
+# History notes are free text; a bound keeps a pasted document out of every digest.
+NOTE_MAX_LENGTH = 2000
+
+
+# Display helpers ----------------------------------------------------------------------------
+
+
+def money(amount: Decimal | None, currency: str) -> str:
+    if amount is None:
+        return ""
+    places = 0 if amount == amount.to_integral_value() else 2
+    return f"{number_format(amount, decimal_pos=places, force_grouping=True)} {currency}"
+
+
+def approximate_date(value: datetime.date | None, precision: str) -> str:
+    """A date only as precise as it is known: "2016", "February 2013", "19 November 2012"."""
+    if value is None:
+        return ""
+    if precision == DatePrecision.YEAR:
+        return str(value.year)
+    if precision == DatePrecision.MONTH:
+        return date_format(value, "YEAR_MONTH_FORMAT")
+    return date_format(value)
+
+
+def change_link(obj: models.Model | None) -> str:
+    if obj is None:
+        return "—"
+    url = reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+    return format_html('<a href="{}">{}</a>', url, obj)
+
+
+class VisibleRecordAdmin(admin.ModelAdmin):
+    """Every record says whether readers see it, in the list and as a filter.
+
+    A shared clause of an internal agreement is hidden from readers all the same, so the
+    list asks the readers' own visibility rule rather than the record's flag alone.
+    """
+
+    def get_queryset(self, request: HttpRequest):
+        queryset = super().get_queryset(request)
+        return queryset.annotate(
+            readers_see_it=ExpressionWrapper(
+                queryset.visibility_rule(), output_field=models.BooleanField()
+            )
+        )
+
+    def get_deleted_objects(self, objs, request: HttpRequest):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        if protected:
+            # Django counts the protecting history rows as "no permission to delete";
+            # the honest reason is that the history protects the record.
+            perms_needed = set()
+        return deleted, counts, perms_needed, protected
+
+    @admin.display(description=gettext_lazy("readers see it"), ordering="visibility")
+    def shown_to(self, obj) -> str:
+        if obj.visibility == Visibility.INTERNAL:
+            return format_html("<strong>{}</strong>", _("No: internal"))
+        if not obj.readers_see_it:
+            return format_html("<strong>{}</strong>", _("No: it belongs to an internal record"))
+        return _("Yes")
+
+
+# Statuses -----------------------------------------------------------------------------------
+
+
+def status_note_field() -> forms.CharField:
+    return forms.CharField(
+        label=gettext_lazy("note for the history"),
+        required=False,
+        max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=gettext_lazy("Why the status changed, in a sentence or two."),
+    )
+
+
+def status_effective_on_field() -> forms.DateField:
+    return forms.DateField(
+        label=gettext_lazy("effective on"),
+        required=False,
+        initial=timezone.localdate,
+        widget=AdminDateWidget,
+        help_text=gettext_lazy("When it happened in the negotiation; today if left empty."),
+    )
+
+
+def status_source_field() -> forms.ModelChoiceField:
+    return forms.ModelChoiceField(
+        label=gettext_lazy("source of the change"),
+        queryset=Source.objects.all(),
+        required=False,
+    )
+
+
+def status_details(cleaned_data: dict) -> dict:
+    """The keyword arguments the status services take, from a form's cleaned data."""
+    return {
+        "note": cleaned_data.get("status_note") or "",
+        "effective_on": cleaned_data.get("status_effective_on"),
+        "source": cleaned_data.get("status_source"),
+    }
+
+
+class StatusRecordForm(forms.ModelForm):
+    """A record's own fields, plus the note, date and source of a status change."""
+
+    status_note = status_note_field()
+    status_effective_on = status_effective_on_field()
+    status_source = status_source_field()
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if "status" in self.fields:
+            # The status the editor saw travels with the form: saving other edits then
+            # leaves alone a status another editor changed in the meantime.
+            self.fields["status"].show_hidden_initial = True
+
+    @property
+    def status_was_changed(self) -> bool:
+        return "status" in self.fields and "status" in self.changed_data
+
+    def clean(self) -> dict:
+        cleaned_data = super().clean()
+        adding = self.instance._state.adding
+        if not adding and not self.status_was_changed:
+            # A note or source with no status change would be silently dropped.
+            for name in ("status_note", "status_source"):
+                if cleaned_data.get(name):
+                    self.add_error(
+                        name,
+                        _("The status did not change, so this would not be recorded."),
+                    )
+        return cleaned_data
+
+
+def save_all_but_status(obj: models.Model) -> None:
+    """Save an existing record without writing its status column at all.
+
+    A full save would write back the status as loaded, undoing a change another editor
+    committed since, with no history row.
+    """
+    obj.save(
+        update_fields=[
+            field.name
+            for field in obj._meta.concrete_fields
+            if not field.primary_key and field.name != "status"
+        ]
+    )
+
+
+class BulkStatusChangeForm(forms.Form):
+    status = forms.ChoiceField(label=gettext_lazy("new status"))
+    status_note = status_note_field()
+    status_effective_on = status_effective_on_field()
+    status_source = status_source_field()
+
+    def __init__(self, *args, status_choices, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = status_choices
+
+
+class HistoryLabels:
+    """Status values shown by their labels, for the history list and inline."""
+
+    @admin.display(description=gettext_lazy("from"))
+    def from_label(self, obj: StatusChange) -> str:
+        return obj.from_label or "—"
+
+    @admin.display(description=gettext_lazy("to"), ordering="to_status")
+    def to_label(self, obj: StatusChange) -> str:
+        return obj.to_label
+
+
+class HistoryInline(HistoryLabels, admin.TabularInline):
+    """A record's status history on its own page, read-only."""
+
+    model = StatusChange
+    fields = readonly_fields = (
+        "effective_on",
+        "from_label",
+        "to_label",
+        "note",
+        "source",
+        "recorded_by",
+        "recorded_at",
+    )
+    ordering = ("-effective_on", "-recorded_at", "-id")
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    verbose_name = gettext_lazy("status change")
+    verbose_name_plural = gettext_lazy("status history")
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).with_subjects()
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class StatusRecordAdmin(VisibleRecordAdmin):
+    """Admin for records with a status: every status write goes through the services."""
+
+    form = StatusRecordForm
+    inlines = [HistoryInline]
+    actions = ["change_status_of_selected"]
+    status_fieldset = (
+        gettext_lazy("Status"),
+        {
+            "fields": ("status", "status_effective_on", "status_note", "status_source"),
+            "description": gettext_lazy(
+                "A new status is recorded in the history with this date, note and source."
+            ),
+        },
+    )
+
+    @admin.display(description=gettext_lazy("status"), ordering="status")
+    def status_label(self, obj) -> str:
+        return obj.get_status_display()
+
+    def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
+        details = status_details(form.cleaned_data)
+        if not change:
+            services.record_creation(obj, by=request.user, **details)
+            return
+        wanted = obj.status
+        obj.status = form.initial["status"]
+        save_all_but_status(obj)
+        if form.status_was_changed:
+            try:
+                services.change_status(obj, to=wanted, by=request.user, **details)
+            except services.StatusChangeError as error:
+                # Another editor got there first; the other edits are saved.
+                self.message_user(request, str(error), messages.WARNING)
+
+    def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
+        if formset.model not in services.KIND_BY_MODEL:
+            super().save_formset(request, form, formset, change)
+            return
+        for obj in formset.save(commit=False):
+            if obj._state.adding:
+                services.record_creation(obj, by=request.user)
+            else:
+                save_all_but_status(obj)
+        formset.save_m2m()
+
+    @admin.action(
+        permissions=["change"],
+        description=gettext_lazy("Change the status of the selected %(verbose_name_plural)s"),
+    )
+    def change_status_of_selected(self, request: HttpRequest, queryset) -> HttpResponse | None:
+        form = BulkStatusChangeForm(
+            request.POST if "apply" in request.POST else None,
+            status_choices=self.model.Status.choices,
+        )
+        if form.is_valid():
+            self.apply_status_change(request, queryset, form)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Change the status of several %(name)s")
+            % {"name": self.opts.verbose_name_plural},
+            "subtitle": None,
+            "opts": self.opts,
+            "form": form,
+            "queryset": queryset,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, "admin/agreements/change_status_selected.html", context)
+
+    def apply_status_change(self, request: HttpRequest, queryset, form) -> None:
+        to = form.cleaned_data["status"]
+        details = status_details(form.cleaned_data)
+        changed, left_alone = [], []
+        # All or nothing, and in primary-key order so two bulk changes cannot deadlock.
+        with transaction.atomic():
+            for subject in queryset.order_by("pk"):
+                try:
+                    services.change_status(subject, to=to, by=request.user, **details)
+                except services.StatusChangeError:
+                    left_alone.append(subject)
+                else:
+                    changed.append(subject)
+        label = self.model.Status(to).label
+        if changed:
+            self.message_user(
+                request,
+                _("%(count)d %(items)s moved to “%(status)s”.")
+                % {
+                    "count": len(changed),
+                    "items": model_ngettext(self.opts, len(changed)),
+                    "status": label,
+                },
+                messages.SUCCESS,
+            )
+        if left_alone:
+            self.message_user(
+                request,
+                _("Left alone, already “%(status)s”: %(records)s.")
+                % {"status": label, "records": ", ".join(str(s) for s in left_alone)},
+                messages.WARNING,
+            )
+
+
+class StatusRecordInline(admin.TabularInline):
+    """Child records with a status, added in place; their status changes on their own page."""
+
+    readonly_fields = ("status",)
+    extra = 0
+    show_change_link = True
+    # Every record has a creation row in its history, which protects it from deletion.
+    can_delete = False
+
+
+# Parties, people, sources -------------------------------------------------------------------
+
+
+@admin.register(Party)
+class PartyAdmin(VisibleRecordAdmin):
+    list_display = ("name", "short_name", "kind", "shown_to")
+    list_filter = ("kind", "visibility")
+    search_fields = ("name", "short_name")
+    prepopulated_fields = {"slug": ("name",)}
+    fields = ("name", "short_name", "slug", "kind", "visibility")
+
+
+@admin.register(Person)
+class PersonAdmin(VisibleRecordAdmin):
+    list_display = ("name", "party", "role", "shown_to")
+    list_filter = ("party", "visibility")
+    search_fields = ("name", "role")
+    autocomplete_fields = ("party",)
+    fields = ("name", "party", "role", "visibility")
+
+
+@admin.register(Source)
+class SourceAdmin(VisibleRecordAdmin):
+    list_display = ("title", "publisher", "kind", "published_on", "link", "shown_to")
+    list_filter = ("kind", "visibility")
+    search_fields = ("title", "publisher")
+    date_hierarchy = "published_on"
+    fields = ("title", "publisher", "kind", "published_on", "url", "visibility")
+
+    @admin.display(description=gettext_lazy("link"))
+    def link(self, obj: Source) -> str:
+        if not obj.url:
+            return ""
+        return format_html('<a href="{}" rel="noopener noreferrer">{}</a>', obj.url, _("open"))
+
+
+# Money --------------------------------------------------------------------------------------
+
+
+def funding_totals_by_status() -> dict:
+    """One annotation per funding status, the programme list's version of `funding()`."""
+    return {
+        f"total_{status}": Coalesce(
+            Sum("funding_sources__amount", filter=Q(funding_sources__status=status)),
+            ZERO,
+            output_field=models.DecimalField(max_digits=18, decimal_places=2),
+        )
+        for status in FundingSource.Status.values
+    }
+
+
+@admin.register(Programme)
+class ProgrammeAdmin(VisibleRecordAdmin):
+    list_display = (
+        "name",
+        "cost",
+        "in_question",
+        "uncovered_if_all_comes_through",
+        "uncovered_counting_secured_only",
+        "shown_to",
+    )
+    list_filter = ("visibility",)
+    search_fields = ("name",)
+    prepopulated_fields = {"slug": ("name",)}
+    fields = (
+        "name",
+        "slug",
+        "summary",
+        "currency",
+        "estimated_cost",
+        "cost_note",
+        "amount_in_question",
+        "funding_summary",
+        "visibility",
+    )
+    readonly_fields = ("funding_summary",)
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).annotate(**funding_totals_by_status())
+
+    def breakdown(self, obj: Programme) -> FundingBreakdown:
+        # The list annotates the totals; a single programme asks for them.
+        if hasattr(obj, "total_secured"):
+            return FundingBreakdown(
+                currency=obj.currency,
+                in_question=obj.amount_in_question,
+                **{
+                    status: getattr(obj, f"total_{status}")
+                    for status in FundingSource.Status.values
+                },
+            )
+        return obj.funding()
+
+    @admin.display(description=gettext_lazy("estimated cost"), ordering="estimated_cost")
+    def cost(self, obj: Programme) -> str:
+        return money(obj.estimated_cost, obj.currency)
+
+    @admin.display(description=gettext_lazy("in question"), ordering="amount_in_question")
+    def in_question(self, obj: Programme) -> str:
+        return money(obj.amount_in_question, obj.currency)
+
+    @admin.display(description=gettext_lazy("uncovered if everything comes through"))
+    def uncovered_if_all_comes_through(self, obj: Programme) -> str:
+        return money(self.breakdown(obj).uncovered_if_all_comes_through, obj.currency)
+
+    @admin.display(description=gettext_lazy("uncovered counting secured money only"))
+    def uncovered_counting_secured_only(self, obj: Programme) -> str:
+        return money(self.breakdown(obj).uncovered_counting_secured_only, obj.currency)
+
+    @admin.display(description=gettext_lazy("funding"))
+    def funding_summary(self, obj: Programme) -> str:
+        if obj.pk is None:
+            return _("Derived from the funding sources once the programme is saved.")
+        funding = self.breakdown(obj)
+        rows = [
+            (label, money(getattr(funding, status), obj.currency))
+            for status, label in FundingSource.Status.choices
+        ]
+        rows += [
+            (
+                _("Uncovered if everything comes through"),
+                money(funding.uncovered_if_all_comes_through, obj.currency),
+            ),
+            (
+                _("Uncovered counting secured money only"),
+                money(funding.uncovered_counting_secured_only, obj.currency),
+            ),
+        ]
+        return format_html(
+            "<table><tbody>{}</tbody></table>",
+            format_html_join("", "<tr><th scope='row'>{}</th><td>{}</td></tr>", rows),
+        )
+
+
+@admin.register(FundingSource)
+class FundingSourceAdmin(StatusRecordAdmin):
+    list_display = (
+        "title",
+        "programme",
+        "contributor",
+        "amount_shown",
+        "status_label",
+        "decision",
+        "shown_to",
+    )
+    list_filter = ("status", "programme", "visibility")
+    search_fields = ("title", "condition")
+    autocomplete_fields = ("programme", "contributor", "source")
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "programme",
+                    "title",
+                    "contributor",
+                    "amount",
+                    "condition",
+                    ("decision_on", "decision_precision"),
+                    "source",
+                    "visibility",
+                )
+            },
+        ),
+        StatusRecordAdmin.status_fieldset,
+    )
+
+    @admin.display(description=gettext_lazy("amount"), ordering="amount")
+    def amount_shown(self, obj: FundingSource) -> str:
+        return money(obj.amount, obj.programme.currency)
+
+    @admin.display(description=gettext_lazy("decision expected"), ordering="decision_on")
+    def decision(self, obj: FundingSource) -> str:
+        return approximate_date(obj.decision_on, obj.decision_precision)
+
+
+# Agreements, clauses, topics ----------------------------------------------------------------
+
+
+class ClauseInline(StatusRecordInline):
+    model = Clause
+    fields = ("reference", "position", "title", "obligated_party", "status", "visibility")
+    autocomplete_fields = ("obligated_party",)
+    ordering = ("position", "reference")
+
+
+@admin.register(Agreement)
+class AgreementAdmin(StatusRecordAdmin):
+    list_display = ("title", "programme", "status_label", "clause_count", "shown_to")
+    list_filter = ("status", "programme", "visibility")
+    search_fields = ("title", "summary")
+    prepopulated_fields = {"slug": ("title",)}
+    autocomplete_fields = ("parties", "programme")
+    inlines = [ClauseInline, HistoryInline]
+    fieldsets = (
+        (None, {"fields": ("title", "slug", "parties", "programme", "summary", "visibility")}),
+        StatusRecordAdmin.status_fieldset,
+    )
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).annotate(clause_total=Count("clauses"))
+
+    @admin.display(description=gettext_lazy("clauses"), ordering="clause_total")
+    def clause_count(self, obj: Agreement) -> int:
+        return obj.clause_total
+
+
+@admin.register(Clause)
+class ClauseAdmin(StatusRecordAdmin):
+    list_display = (
+        "reference",
+        "title",
+        "agreement",
+        "obligated_party",
+        "status_label",
+        "shown_to",
+    )
+    list_display_links = ("reference", "title")
+    list_filter = ("status", "agreement", "visibility")
+    search_fields = ("reference", "title", "text")
+    autocomplete_fields = ("agreement", "obligated_party")
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "agreement",
+                    ("reference", "position"),
+                    "title",
+                    "text",
+                    "obligated_party",
+                    "visibility",
+                )
+            },
+        ),
+        StatusRecordAdmin.status_fieldset,
+    )
+
+
+@admin.register(Topic)
+class TopicAdmin(StatusRecordAdmin):
+    list_display = ("title", "status_label", "next_step", "shown_to")
+    list_filter = ("status", "visibility")
+    search_fields = ("title", "summary", "next_step")
+    prepopulated_fields = {"slug": ("title",)}
+    autocomplete_fields = ("parties",)
+    fieldsets = (
+        (None, {"fields": ("title", "slug", "parties", "summary", "next_step", "visibility")}),
+        StatusRecordAdmin.status_fieldset,
+    )
+
+
+# Milestones and statements ------------------------------------------------------------------
+
+
+@admin.register(Milestone)
+class MilestoneAdmin(VisibleRecordAdmin):
+    list_display = ("title", "kind", "when", "agreement", "topic", "programme", "shown_to")
+    list_filter = ("kind", "precision", "visibility")
+    search_fields = ("title", "description")
+    date_hierarchy = "happens_on"
+    autocomplete_fields = ("agreement", "topic", "programme", "source")
+    fields = (
+        "title",
+        "kind",
+        ("happens_on", "precision"),
+        "description",
+        "agreement",
+        "topic",
+        "programme",
+        "source",
+        "visibility",
+    )
+
+    @admin.display(description=gettext_lazy("date"), ordering="happens_on")
+    def when(self, obj: Milestone) -> str:
+        return approximate_date(obj.happens_on, obj.precision)
+
+
+@admin.register(Statement)
+class StatementAdmin(VisibleRecordAdmin):
+    list_display = ("said_on", "person", "gist", "agreement", "topic", "source", "shown_to")
+    list_display_links = ("said_on", "person")
+    list_filter = ("visibility", "person__party")
+    search_fields = ("summary", "person__name")
+    date_hierarchy = "said_on"
+    autocomplete_fields = ("person", "source", "agreement", "topic")
+    fields = ("person", "said_on", "summary", "source", "agreement", "topic", "visibility")
+
+    @admin.display(description=gettext_lazy("what was said"))
+    def gist(self, obj: Statement) -> str:
+        return obj.summary if len(obj.summary) <= 80 else f"{obj.summary[:79]}…"
+
+
+# The history and the digests: read-only -----------------------------------------------------
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(StatusChange)
+class StatusChangeAdmin(HistoryLabels, ReadOnlyAdmin):
+    list_display = (
+        "effective_on",
+        "subject_link",
+        "kind",
+        "from_label",
+        "to_label",
+        "recorded_by",
+        "recorded_at",
+        "source",
+    )
+    list_filter = ("kind", "to_status")
+    search_fields = ("note",)
+    date_hierarchy = "effective_on"
+    fields = (
+        "subject_link",
+        "kind",
+        "from_label",
+        "to_label",
+        "effective_on",
+        "note",
+        "source",
+        "recorded_by",
+        "recorded_at",
+    )
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).with_subjects()
+
+    @admin.display(description=gettext_lazy("record"))
+    def subject_link(self, obj: StatusChange) -> str:
+        return change_link(obj.subject)
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    list_display = ("user", "frequency", "hour", "weekday", "follows_everything", "next_due_at")
+    list_filter = ("frequency", "follows_everything")
+    search_fields = ("user__username", "user__email")
+    autocomplete_fields = ("agreements", "topics")
+    # The feed token is a credential of its owner; editors neither see nor set it.
+    fields = (
+        "user",
+        "frequency",
+        ("hour", "weekday"),
+        "follows_everything",
+        "agreements",
+        "topics",
+        "next_due_at",
+        "created_at",
+    )
+    readonly_fields = ("user", "next_due_at", "created_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Managers subscribe themselves; a subscription is created with its owner.
+        return False
+
+
+@admin.register(DigestDelivery)
+class DigestDeliveryAdmin(ReadOnlyAdmin):
+    list_display = (
+        "recipient",
+        "period_start",
+        "period_end",
+        "status",
+        "attempts",
+        "sent_at",
+    )
+    list_filter = ("status",)
+    search_fields = ("recipient", "subject", "message_id")
+    date_hierarchy = "period_end"
+    fields = (
+        "subscription",
+        "recipient",
+        "period_start",
+        "period_end",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+        "message_id",
+        "planned_at",
+        "sent_at",
+        "subject",
+        "body_text",
+    )
+    readonly_fields = fields
