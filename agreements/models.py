@@ -1061,6 +1061,8 @@ class DigestDelivery(models.Model):
     )
     message_id = models.CharField(_("Message-ID"), max_length=255, unique=True)
     recipient = models.EmailField(_("recipient"))
+    # Stored with the message so that a retry sends the same message, headers included.
+    unsubscribe_url = models.URLField(_("unsubscribe link"), max_length=500, blank=True)
     subject = models.CharField(_("subject"), max_length=300)
     body_text = models.TextField(_("text body"))
     body_html = models.TextField(_("HTML body"))
@@ -1092,11 +1094,18 @@ class DigestDelivery(models.Model):
 
 
 class DigestItem(models.Model):
-    """The ledger: this change went into this subscription's digest, once and for all."""
+    """The ledger: this change (or new statement) went into this subscription's digest, once
+    and for all. Exactly one of `change` and `statement` is set; each is unique per
+    subscription, which is what makes "exactly one digest per change" hold."""
 
     subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="items")
     delivery = models.ForeignKey(DigestDelivery, on_delete=models.CASCADE, related_name="items")
-    change = models.ForeignKey(StatusChange, on_delete=models.PROTECT, related_name="+")
+    change = models.ForeignKey(
+        StatusChange, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    statement = models.ForeignKey(
+        Statement, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("digest item")
@@ -1104,8 +1113,18 @@ class DigestItem(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["subscription", "change"], name="digest_item_once_per_subscription"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["subscription", "statement"], name="digest_statement_once_per_subscription"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(change__isnull=False, statement__isnull=True)
+                    | Q(change__isnull=True, statement__isnull=False)
+                ),
+                name="digest_item_one_subject",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.delivery} · {self.change_id}"
+        return f"{self.delivery} · {self.change_id or self.statement_id}"

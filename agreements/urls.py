@@ -1,9 +1,29 @@
 from django.urls import path
 
-from . import views
+from . import feeds, subscriptions, views
 
 app_name = "agreements"
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    # Reader pages (agreements/views.py).
+    path("agreements/", views.agreement_list, name="agreement_list"),
+    path("agreements/<slug:slug>/", views.agreement_detail, name="agreement_detail"),
+    path("clauses/<int:pk>/", views.clause_detail, name="clause_detail"),
+    path("topics/", views.topic_list, name="topic_list"),
+    path("topics/<slug:slug>/", views.topic_detail, name="topic_detail"),
+    path("programmes/<slug:slug>/", views.programme_detail, name="programme_detail"),
+    path("timeline/", views.timeline, name="timeline"),
+    path("search/", views.search, name="search"),
+    # Digests and personal feeds (agreements/subscriptions.py, agreements/feeds.py).
+    path("subscriptions/", subscriptions.subscriptions, name="subscriptions"),
+    path("subscriptions/feed-token/", subscriptions.reset_feed_token, name="reset_feed_token"),
+    path(
+        "subscriptions/<int:pk>/preview/",
+        subscriptions.subscription_preview,
+        name="subscription_preview",
+    ),
+    path("unsubscribe/<str:token>/", subscriptions.unsubscribe, name="unsubscribe"),
+    path("feeds/changes/<str:token>/", feeds.changes_feed, name="changes_feed"),
+    path("feeds/milestones/<str:token>.ics", feeds.milestones_calendar, name="milestones_calendar"),
 ]

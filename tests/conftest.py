@@ -43,6 +43,12 @@ def make_user(username: str, *, group: str | None = None, staff: bool = False, *
     return user
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings) -> None:
+    # Real hashing costs a quarter second per account; the tests log in hundreds of times.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def editor(db) -> User:
     return make_user("editor", group="Editors", staff=True)

@@ -1,0 +1,158 @@
+"""Forms that read the query string of the reader pages.
+
+A URL is user input: a bookmark from an older version, a hand-edited filter, a crawler.
+Each list page parses its parameters with one of these forms. A value that cannot mean
+anything sensible (a malformed date, an agreement the reader cannot see) is a form error
+and the page answers 400 saying what is wrong; a value that is merely stale (a status
+that no longer exists, an overlong search text) is dropped or shortened with a notice,
+so that an old bookmark still shows something. Never a 500.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django import forms
+from django.http import QueryDict
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from .models import StatusChange
+
+MAX_SEARCH_LENGTH = 200
+DATE_INPUT_FORMATS = ["%Y-%m-%d"]
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self):
+        super().__init__(format="%Y-%m-%d")
+
+
+class ReaderQueryForm(forms.Form):
+    """A form over request.GET that also collects notices about what it dropped."""
+
+    def __init__(self, data: QueryDict | None = None, **kwargs):
+        self.notices: list[str] = []
+        super().__init__(QueryDict(mutable=True) if data is None else data.copy(), **kwargs)
+
+    def drop_unknown(self, name: str, known: Iterable[str]) -> None:
+        """Keep the known values of a multi-valued parameter; note the others."""
+        known = set(known)
+        values = self.data.getlist(name)
+        kept = [value for value in values if value in known]
+        if len(kept) != len(values):
+            self.notices.append(str(_("Unknown status ignored.")))
+            self.data.setlist(name, kept)
+
+    def clean_q(self) -> str:
+        text = self.cleaned_data.get("q", "")
+        if len(text) > MAX_SEARCH_LENGTH:
+            self.notices.append(
+                ngettext(
+                    "Search text shortened to its first %(count)d character.",
+                    "Search text shortened to its first %(count)d characters.",
+                    MAX_SEARCH_LENGTH,
+                )
+                % {"count": MAX_SEARCH_LENGTH}
+            )
+            text = text[:MAX_SEARCH_LENGTH].strip()
+        return text
+
+
+def search_field(label) -> forms.CharField:
+    # No max_length: an overlong text is shortened with a notice in clean_q, not refused.
+    return forms.CharField(label=label, required=False, strip=True)
+
+
+class ListFilterForm(ReaderQueryForm):
+    """Search text, statuses and sort order of a list page (agreements, topics)."""
+
+    SORT_CHOICES = [
+        ("title", _("Title, A to Z")),
+        ("-title", _("Title, Z to A")),
+        ("status", _("Status")),
+        ("updated", _("Recently updated")),
+    ]
+
+    q = search_field(_("Search"))
+    status = forms.MultipleChoiceField(
+        label=_("Status"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=SORT_CHOICES)
+
+    def __init__(self, data: QueryDict | None, *, statuses: list[tuple[str, str]]):
+        super().__init__(data)
+        self.fields["status"].choices = statuses
+        self.drop_unknown("status", (value for value, _label in statuses))
+
+    @property
+    def selected_statuses(self) -> list[str]:
+        return self.data.getlist("status")
+
+
+class ClauseFilterForm(ReaderQueryForm):
+    """The status filter of an agreement's clause table."""
+
+    clause_status = forms.MultipleChoiceField(
+        label=_("Clause status"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, data: QueryDict | None, *, statuses: list[tuple[str, str]]):
+        super().__init__(data)
+        self.fields["clause_status"].choices = statuses
+        self.drop_unknown("clause_status", (value for value, _label in statuses))
+
+    @property
+    def selected_statuses(self) -> list[str]:
+        return self.data.getlist("clause_status")
+
+
+class TimelineFilterForm(ReaderQueryForm):
+    """Which status changes the timeline shows.
+
+    The agreement and topic choices are the ones the reader may see, so asking for an
+    internal record's history gets the same answer as asking for one that does not exist.
+    """
+
+    agreement = forms.ChoiceField(label=_("Agreement"), required=False)
+    topic = forms.ChoiceField(label=_("Topic"), required=False)
+    kind = forms.ChoiceField(
+        label=_("Kind of record"),
+        required=False,
+        choices=[("", _("Any kind")), *StatusChange.Kind.choices],
+    )
+    since = forms.DateField(
+        label=_("Since"), required=False, input_formats=DATE_INPUT_FORMATS, widget=DateInput()
+    )
+    until = forms.DateField(
+        label=_("Until"), required=False, input_formats=DATE_INPUT_FORMATS, widget=DateInput()
+    )
+
+    error_messages = {
+        "date": _("Enter dates as YYYY-MM-DD, for example 2012-11-19."),
+        "order": _("“Since” must not be after “until”."),
+    }
+
+    def __init__(self, data: QueryDict | None, *, agreements, topics):
+        super().__init__(data)
+        self.fields["agreement"].choices = [("", _("All agreements"))] + [
+            (agreement.slug, agreement.title) for agreement in agreements
+        ]
+        self.fields["topic"].choices = [("", _("All topics"))] + [
+            (topic.slug, topic.title) for topic in topics
+        ]
+        for name in ("since", "until"):
+            self.fields[name].error_messages["invalid"] = self.error_messages["date"]
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and since > until:
+            raise forms.ValidationError(self.error_messages["order"], code="order")
+        return cleaned
+
+
+class SearchForm(ReaderQueryForm):
+    q = search_field(_("Search the record"))

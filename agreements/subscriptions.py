@@ -1,0 +1,212 @@
+"""The manager's side of digests: the settings page, one-click unsubscribe, the feed token,
+and the staff preview of someone's next digest.
+
+The business rules (scheduling, tokens, what a digest holds) are in `digests.py`; these
+views gather a form and a context and render.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.csp import CSP
+from django.utils.dates import WEEKDAYS
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csp import csp_override
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from . import digests
+from .models import Agreement, Subscription, Topic, can_read, new_feed_token
+
+HOUR_CHOICES = [(hour, f"{hour:02d}:00") for hour in range(24)]
+
+
+class SubscriptionForm(forms.ModelForm):
+    hour = forms.TypedChoiceField(
+        label=gettext_lazy("Hour (Paris time)"), choices=HOUR_CHOICES, coerce=int
+    )
+    weekday = forms.TypedChoiceField(
+        label=gettext_lazy("Day, for a weekly digest"),
+        choices=list(WEEKDAYS.items()),
+        coerce=int,
+    )
+
+    class Meta:
+        model = Subscription
+        fields = ["frequency", "hour", "weekday", "follows_everything", "agreements", "topics"]
+        labels = {"frequency": gettext_lazy("Send me a digest")}
+        widgets = {
+            "frequency": forms.RadioSelect,
+            "agreements": forms.CheckboxSelectMultiple,
+            "topics": forms.CheckboxSelectMultiple,
+        }
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Only what the user may see is offered, and only that validates.
+        self.fields["agreements"].queryset = Agreement.objects.visible_to(user)
+        self.fields["topics"].queryset = Topic.objects.visible_to(user)
+        self.was_active = (
+            self.instance.pk is not None and self.instance.frequency != Subscription.Frequency.OFF
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        if (
+            cleaned.get("frequency") not in (None, Subscription.Frequency.OFF)
+            and not cleaned.get("follows_everything")
+            and not cleaned.get("agreements")
+            and not cleaned.get("topics")
+        ):
+            raise forms.ValidationError(
+                _("Choose at least one agreement or topic, or follow everything you can see.")
+            )
+        return cleaned
+
+    def save(self, commit: bool = True) -> Subscription:
+        subscription = super().save(commit=False)
+        now = timezone.now()
+        if subscription.frequency != Subscription.Frequency.OFF and not self.was_active:
+            # Turning a digest on starts it now, like a new subscription: no flood of what
+            # happened while it was off.
+            subscription.created_at = now
+        subscription.next_due_at = digests.next_due_after(subscription, now)
+        if commit:
+            subscription.save()
+            self.save_m2m()
+        return subscription
+
+
+def _wants_fragment(request: HttpRequest) -> bool:
+    """htmx swaps a fragment; a boosted or history-restore request needs the whole page."""
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+
+
+def _require_reader(request: HttpRequest) -> None:
+    if not can_read(request.user):
+        raise PermissionDenied
+
+
+def _subscription_of(user) -> Subscription:
+    """The user's subscription, or an unsaved one that is off: a GET creates nothing."""
+    subscription = Subscription.objects.filter(user=user).first()
+    return subscription or Subscription(user=user, frequency=Subscription.Frequency.OFF)
+
+
+def _feed_urls(request: HttpRequest, subscription: Subscription) -> dict[str, str]:
+    if subscription.pk is None:
+        return {}
+    token = subscription.feed_token
+    return {
+        "changes_feed_url": request.build_absolute_uri(
+            reverse("agreements:changes_feed", args=[token])
+        ),
+        "milestones_calendar_url": request.build_absolute_uri(
+            reverse("agreements:milestones_calendar", args=[token])
+        ),
+    }
+
+
+@vary_on_headers("HX-Request")
+@require_http_methods(["GET", "POST"])
+def subscriptions(request: HttpRequest) -> HttpResponse:
+    _require_reader(request)
+    subscription = _subscription_of(request.user)
+    saved = False
+    if request.method == "POST":
+        form = SubscriptionForm(request.POST, instance=subscription, user=request.user)
+        if form.is_valid():
+            subscription = form.save()
+            if not _wants_fragment(request):
+                messages.success(request, _("Your digest settings are saved."))
+                return redirect("agreements:subscriptions")
+            saved = True
+            form = SubscriptionForm(instance=subscription, user=request.user)
+    else:
+        form = SubscriptionForm(instance=subscription, user=request.user)
+    context = {
+        "form": form,
+        "subscription": subscription,
+        "saved": saved,
+        **_feed_urls(request, subscription),
+    }
+    template = "agreements/subscriptions.html"
+    if _wants_fragment(request):
+        template += "#subscription-form"
+    return render(request, template, context)
+
+
+@require_POST
+def reset_feed_token(request: HttpRequest) -> HttpResponse:
+    """New feed addresses; the old ones stop working at once (a leaked address is revoked)."""
+    _require_reader(request)
+    subscription, created = Subscription.objects.get_or_create(
+        user=request.user, defaults={"frequency": Subscription.Frequency.OFF}
+    )
+    if not created:
+        subscription.feed_token = new_feed_token()
+        subscription.save(update_fields=["feed_token"])
+        messages.success(request, _("Your feed addresses are new; the old ones no longer work."))
+    else:
+        messages.success(request, _("Your personal feed addresses are ready."))
+    return redirect(f"{reverse('agreements:subscriptions')}#feeds")
+
+
+# The email's HTML has inline styles (for mail clients) and never script: allow the first,
+# forbid everything else.
+EMAIL_PREVIEW_CSP = {
+    "default-src": [CSP.NONE],
+    "style-src": [CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:"],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.NONE],
+    "frame-ancestors": [CSP.NONE],
+}
+
+
+@never_cache
+@csp_override(EMAIL_PREVIEW_CSP)
+@require_http_methods(["GET"])
+def subscription_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    """Staff only: the HTML of this subscription's next digest, as it stands. Sends nothing
+    and writes nothing to the ledger."""
+    if not request.user.is_staff:
+        raise PermissionDenied
+    subscription = get_object_or_404(Subscription.objects.select_related("user"), pk=pk)
+    rendered = digests.preview_digest(subscription)
+    return HttpResponse(rendered.html)
+
+
+# One-click unsubscribe (RFC 8058). Mail clients POST `List-Unsubscribe=One-Click` without
+# a session or a CSRF token, so this one view is reachable without login and exempt from
+# CSRF: the signed token is the credential, and all it can do is turn one digest off.
+@login_not_required
+@csrf_exempt
+@never_cache
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        subscription = digests.subscription_for_unsubscribe_token(token)
+    except digests.BadUnsubscribeToken as error:
+        return render(
+            request, "agreements/unsubscribe_invalid.html", {"error": str(error)}, status=400
+        )
+    # Mail scanners follow links with GET: only a POST unsubscribes.
+    if request.method == "POST":
+        digests.turn_off(subscription)
+    return render(
+        request,
+        "agreements/unsubscribe.html",
+        {"subscription": subscription, "done": request.method == "POST"},
+    )

@@ -1,0 +1,104 @@
+"""Production configuration: the deploy check passes and every answer carries the headers."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.test import Client, override_settings
+
+from exomars_site import settings as project_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_deploy_check_passes_with_production_settings():
+    # The browser tests allow async-unsafe calls in this process; a deployment never does.
+    leave_out = {"DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {k: v for k, v in os.environ.items() if k not in leave_out} | {
+        "DJANGO_ENV": "production",
+        "DEBUG": "0",
+        "SECRET_KEY": "a-long-random-production-key-" + "x" * 40,
+        "ALLOWED_HOSTS": "tracker.example.org",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.fixture
+def production_client(db):
+    with override_settings(**project_settings.PRODUCTION_SETTINGS):
+        yield Client(headers={"X-Forwarded-Proto": "https"})
+
+
+def assert_hardened(response) -> None:
+    assert response["Strict-Transport-Security"] == ("max-age=31536000; includeSubDomains; preload")
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["Cross-Origin-Opener-Policy"] == "same-origin"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    csp = response["Content-Security-Policy"]
+    for directive in ("object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'"):
+        assert directive in csp
+    script_src = next(part for part in csp.split(";") if part.strip().startswith("script-src"))
+    assert "unsafe-inline" not in script_src
+    assert "unsafe-eval" not in script_src
+
+
+def test_a_plain_http_request_is_redirected_to_https(db):
+    with override_settings(**project_settings.PRODUCTION_SETTINGS):
+        response = Client().get("/accounts/login/")
+    assert response.status_code == 301
+    assert response["Location"].startswith("https://")
+
+
+@pytest.mark.parametrize(
+    "path", ["/accounts/login/", "/admin/login/", "/healthz", "/no-such-page/"]
+)
+def test_every_kind_of_answer_is_hardened(production_client, path):
+    response = production_client.get(path)
+    assert response.status_code in {200, 302, 404}
+    assert_hardened(response)
+
+
+def test_a_reader_page_and_its_fragment_are_hardened(production_client, record, stakeholder):
+    production_client.force_login(stakeholder)
+    page = production_client.get("/")
+    fragment = production_client.get("/", headers={"HX-Request": "true"})
+    assert page.status_code == fragment.status_code == 200
+    assert_hardened(page)
+    assert_hardened(fragment)
+
+
+def test_cookies_are_secure_and_host_only(production_client, stakeholder):
+    response = production_client.get("/accounts/login/")
+    cookie = response.cookies["__Host-csrftoken"]
+    assert cookie["secure"]
+    assert cookie["path"] == "/"
+    assert not cookie["domain"]
+
+
+def test_the_health_endpoint_needs_no_login_and_says_nothing(client, db):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.content == b"ok\n"
+    assert "no-cache" in response["Cache-Control"]
+
+
+def test_the_health_endpoint_reports_a_dead_database(client, db, monkeypatch):
+    class DeadConnection:
+        def cursor(self):
+            raise OSError("connection refused by 10.0.0.5")
+
+    monkeypatch.setattr("agreements.views.connection", DeadConnection())
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert b"10.0.0.5" not in response.content

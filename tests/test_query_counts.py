@@ -1,0 +1,184 @@
+"""Invariant 6: a reader page issues a constant number of queries, whatever the rows.
+
+Each page is measured with a few rows of everything it lists and again with hundreds.
+SAVEPOINT and RELEASE lines are not counted: they come from the transaction each test runs
+in (the session's save is atomic, so it becomes a savepoint), not from the page; in
+production that save is one UPDATE. Everything else counts, session and user included:
+session, user, the reader's two permission queries, the session save, then the page.
+"""
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from agreements.models import (
+    Agreement,
+    Clause,
+    FundingSource,
+    Milestone,
+    Source,
+    Statement,
+    StatusChange,
+    Topic,
+)
+
+MAX_QUERIES = 10
+HTMX = {"HX-Request": "true"}
+
+PAGES = [
+    ("/", {}),
+    ("/", HTMX),
+    ("/agreements/", {}),
+    ("/agreements/?q=launch&status=draft&sort=updated&page=2", HTMX),
+    ("/agreements/exomars-cooperation/", {}),
+    ("/agreements/exomars-cooperation/?clause_status=draft", HTMX),
+    ("/clauses/{clause}/", {}),
+    ("/topics/", {}),
+    ("/topics/?q=launch&page=2", HTMX),
+    ("/topics/juice/", {}),
+    ("/programmes/exomars/", {}),
+    ("/timeline/", {}),
+    ("/timeline/?agreement=exomars-cooperation&since=2012-01-01", {}),
+    ("/timeline/?page=2", {**HTMX, "HX-Target": "more"}),
+    ("/search/?q=launch", {}),
+    ("/search/?q=launch", HTMX),
+]
+
+
+def grow(record, count: int) -> None:
+    """`count` more of every row a reader page lists, all of them shared."""
+    editor, programme, agreement, topic = (
+        record.editor,
+        record.programme,
+        record.agreement,
+        record.topic,
+    )
+    offset = Clause.objects.count()
+    numbers = range(offset, offset + count)
+    day = datetime.date(2013, 1, 1)
+    future = timezone.localdate() + datetime.timedelta(days=10)
+
+    clauses = Clause.objects.bulk_create(
+        Clause(
+            agreement=agreement,
+            reference=f"L{n}",
+            position=n,
+            title=f"Launch clause {n}",
+            text="launch",
+        )
+        for n in numbers
+    )
+    agreements = Agreement.objects.bulk_create(
+        Agreement(title=f"Launch agreement {n}", slug=f"launch-{n}", programme=programme)
+        for n in numbers
+    )
+    topics = Topic.objects.bulk_create(
+        Topic(title=f"Launch topic {n}", slug=f"launch-topic-{n}") for n in numbers
+    )
+    Agreement.parties.through.objects.bulk_create(
+        Agreement.parties.through(agreement=a, party=p)
+        for a in agreements
+        for p in (record.esa, record.roscosmos)
+    )
+    Topic.parties.through.objects.bulk_create(
+        Topic.parties.through(topic=t, party=p)
+        for t in topics
+        for p in (record.esa, record.roscosmos)
+    )
+    Topic.parties.through.objects.bulk_create(
+        Topic.parties.through(topic=topic, party=p)
+        for p in [record.esa, record.roscosmos]
+        if not topic.parties.filter(pk=p.pk).exists()
+    )
+    sources = FundingSource.objects.bulk_create(
+        FundingSource(
+            programme=programme,
+            title=f"Launch money {n}",
+            amount=1,
+            contributor=record.esa,
+            source=record.source,
+        )
+        for n in numbers
+    )
+    Source.objects.bulk_create(
+        Source(title=f"Launch report {n}", url="https://example.org/") for n in numbers
+    )
+    Milestone.objects.bulk_create(
+        Milestone(
+            title=f"Launch {n}",
+            happens_on=future,
+            agreement=agreement,
+            topic=topic,
+            programme=programme,
+        )
+        for n in numbers
+    )
+    Statement.objects.bulk_create(
+        Statement(
+            person=record.speaker,
+            said_on=day,
+            summary=f"On the launch {n}",
+            agreement=agreement,
+            source=record.source,
+        )
+        for n in numbers
+    )
+    Statement.objects.bulk_create(
+        Statement(
+            person=record.speaker, said_on=day, summary=f"On the launch topic {n}", topic=topic
+        )
+        for n in numbers
+    )
+
+    def change(**subject):
+        kind = next(iter(subject))
+        return StatusChange(
+            kind=kind,
+            **subject,
+            from_status="draft",
+            to_status="pending",
+            recorded_by=editor,
+            effective_on=day,
+            note="launch",
+            source=record.source,
+        )
+
+    StatusChange.objects.bulk_create(
+        [change(clause=c) for c in clauses]
+        + [change(clause=record.clause) for _n in numbers]
+        + [change(agreement=a) for a in agreements]
+        + [change(topic=topic) for _n in numbers]
+        + [change(funding_source=s) for s in sources]
+    )
+
+
+def queries_for(client, url: str, headers: dict) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url, headers=headers)
+    assert response.status_code == 200, url
+    return len(
+        [
+            q
+            for q in captured.captured_queries
+            if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))
+        ]
+    )
+
+
+@pytest.mark.parametrize("role", ["stakeholder", "editor"])
+@pytest.mark.parametrize(("url", "headers"), PAGES)
+def test_a_page_costs_the_same_queries_with_3_or_300_rows(
+    record, login, request, role, url, headers
+):
+    client = login(request.getfixturevalue(role))
+    url = url.format(clause=record.clause.pk)
+    grow(record, 3)
+    client.get(url, headers=headers)  # warm up what is cached per process
+    few = queries_for(client, url, headers)
+    grow(record, 297)
+    many = queries_for(client, url, headers)
+    assert few == many
+    assert many <= MAX_QUERIES

@@ -1,0 +1,168 @@
+"""Search across agreements, clauses, topics, statements and sources."""
+
+import datetime
+
+import pytest
+from django.db import connection
+
+from agreements import search
+from agreements.models import Clause, Source, Statement, Visibility
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="full-text search is PostgreSQL's"
+)
+
+
+def test_it_finds_matches_of_every_kind(record, stakeholder, login):
+    Source.objects.create(title="Launch manifest", publisher="Agency")
+    Statement.objects.create(
+        person=record.speaker,
+        said_on=datetime.date(2012, 11, 21),
+        summary="Both launches are booked.",
+        topic=record.topic,
+    )
+    record.clause.text = "Roscosmos provides the launchers for both launches."
+    record.clause.save()
+    content = login(stakeholder).get("/search/?q=launches").content.decode()
+    assert "<h2>Agreements" in content and "ExoMars cooperation" in content
+    assert "<h2>Clauses" in content and f'href="/clauses/{record.clause.pk}/"' in content
+    assert "<h2>Statements" in content and 'href="/topics/juice/"' in content
+    assert "<mark>" in content
+
+
+def test_it_finds_sources_and_topics(record, stakeholder, login):
+    content = login(stakeholder).get("/search/?q=report").content.decode()
+    assert "<h2>Sources" in content and "Report on the draft" in content
+    content = login(stakeholder).get("/search/?q=juice").content.decode()
+    assert "<h2>Topics" in content and 'href="/topics/juice/"' in content
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "side letter",
+        "cost sharing",
+        "fallback landing",
+        "margin",
+        "off the record",
+        "reserve",
+        "leaked",
+    ],
+)
+def test_it_never_finds_internal_records_for_stakeholders(record, stakeholder, login, query):
+    Source.objects.create(title="Leaked memo", visibility=Visibility.INTERNAL)
+    content = login(stakeholder).get("/search/", {"q": query}).content.decode()
+    assert "Nothing matches" in content
+    for secret in [
+        "Side letter",
+        "Cost sharing",
+        "Fallback",
+        "Negotiating margin",
+        "Off the record",
+        "Leaked memo",
+    ]:
+        assert secret not in content
+
+
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [
+        ("side letter", "Side letter on launch costs"),
+        ("fallback landing", "Fallback position"),
+        ("margin", "Negotiating margin"),
+        ("off the record", "<h2>Statements"),
+    ],
+)
+def test_editors_find_internal_records(record, editor, login, query, found):
+    assert found in login(editor).get("/search/", {"q": query}).content.decode()
+
+
+def test_matches_are_escaped_before_they_are_marked(record, stakeholder, login):
+    Clause.objects.create(
+        agreement=record.agreement,
+        reference="9",
+        title="Odd clause",
+        text='Launchers <script>alert("x")</script> <b onmouseover="x()">bold</b> 1 < 2 & 3',
+    )
+    content = login(stakeholder).get("/search/?q=launchers").content.decode()
+    assert "<script>alert" not in content and "<b onmouseover" not in content
+    # PostgreSQL's headline drops what looks like a tag; what remains is escaped.
+    assert "1 &lt; 2 &amp; 3" in content
+    assert "<mark>Launchers</mark>" in content
+
+
+def test_an_overlong_query_is_shortened_with_a_notice(record, stakeholder, login):
+    response = login(stakeholder).get("/search/", {"q": "launch " * 2000})
+    assert response.status_code == 200
+    assert "Search text shortened to its first 200 characters." in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "query", ['"unterminated', "-", "a & | ! ( ) :*", "or", "launch -proton", "'; drop table x; --"]
+)
+def test_odd_queries_never_fail(record, stakeholder, login, query):
+    assert login(stakeholder).get("/search/", {"q": query}).status_code == 200
+
+
+def test_a_null_character_is_a_400(record, stakeholder, login):
+    assert login(stakeholder).get("/search/?q=launch%00").status_code == 400
+
+
+def test_an_empty_query_shows_the_form_only(record, stakeholder, login):
+    response = login(stakeholder).get("/search/")
+    assert response.status_code == 200
+    assert "Type a few words to search the record." in response.content.decode()
+
+
+@postgresql_only
+def test_postgresql_search_understands_word_forms_and_exclusions(record, stakeholder, login):
+    client = login(stakeholder)
+    assert "Proton launchers" in client.get("/search/?q=launcher").content.decode()
+    assert "Proton launchers" not in client.get("/search/?q=launcher+-proton").content.decode()
+
+
+def test_htmx_gets_the_results_fragment(record, stakeholder, login):
+    response = login(stakeholder).get("/search/?q=proton", headers={"HX-Request": "true"})
+    content = response.content.decode()
+    assert "<html" not in content
+    assert content.strip().startswith('<section id="results"')
+    assert "HX-Request" in response["Vary"]
+    boosted = login(stakeholder).get(
+        "/search/?q=proton", headers={"HX-Request": "true", "HX-Boosted": "true"}
+    )
+    assert b"<html" in boosted.content
+
+
+def test_the_search_field_is_an_active_search(record, stakeholder, login):
+    content = login(stakeholder).get("/search/").content.decode()
+    assert 'hx-trigger="input changed delay:300ms, search"' in content
+    assert 'hx-push-url="true"' in content
+
+
+def test_outsiders_get_403(record, outsider, login):
+    assert login(outsider).get("/search/?q=proton").status_code == 403
+
+
+def test_anonymous_is_sent_to_login(client, record):
+    assert client.get("/search/?q=proton")["Location"].startswith("/accounts/login/")
+    htmx = client.get("/search/?q=proton", headers={"HX-Request": "true"})
+    assert htmx["HX-Redirect"].startswith("/accounts/login/")
+
+
+def test_managers_search(record, manager, login):
+    assert "Proton launchers" in login(manager).get("/search/?q=proton").content.decode()
+
+
+def test_the_highlight_escapes_everything_but_its_own_marks():
+    marked = f"<img src=x onerror=alert(1)> {search.MARK_START}proton{search.MARK_STOP} & co"
+    assert (
+        str(search.highlight(marked))
+        == "&lt;img src=x onerror=alert(1)&gt; <mark>proton</mark> &amp; co"
+    )
+
+
+def test_the_fallback_marks_every_word_case_insensitively():
+    excerpt = search.mark_words("Proton launchers <i>for</i> PROTON", ["proton"])
+    assert (
+        str(excerpt) == "<mark>Proton</mark> launchers &lt;i&gt;for&lt;/i&gt; <mark>PROTON</mark>"
+    )

@@ -1,0 +1,241 @@
+"""The /subscriptions/ page: digest settings saved in place, feed addresses, staff preview."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from agreements import services
+from agreements.models import DigestDelivery, DigestItem, Subscription
+
+URL = reverse("agreements:subscriptions")
+HTMX = {"HX-Request": "true"}
+
+
+def settings_form(**overrides) -> dict:
+    data = {"frequency": "weekly", "hour": "7", "weekday": "0", "follows_everything": "on"}
+    data.update(overrides)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def test_it_requires_login(client, db):
+    response = client.get(URL)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_outsiders_may_not_subscribe(login, outsider):
+    assert login(outsider).get(URL).status_code == 403
+    assert login(outsider).post(URL, settings_form()).status_code == 403
+    assert not Subscription.objects.exists()
+
+
+def test_a_get_creates_nothing(login, manager):
+    response = login(manager).get(URL)
+    assert response.status_code == 200
+    assert not Subscription.objects.exists()
+    assert b'hx-post="/subscriptions/"' in response.content
+
+
+def test_it_saves_in_place_with_htmx(login, manager):
+    response = login(manager).post(URL, settings_form(hour="18", weekday="4"), headers=HTMX)
+
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "<html" not in content
+    assert 'id="subscription-form"' in content
+    assert "Saved." in content
+    assert response["Vary"] and "HX-Request" in response["Vary"]
+    subscription = Subscription.objects.get(user=manager)
+    assert (subscription.frequency, subscription.hour, subscription.weekday) == ("weekly", 18, 4)
+    local = subscription.next_due_at.astimezone(datetime.timezone(datetime.timedelta(hours=1)))
+    assert subscription.next_due_at > timezone.now()
+    assert local.weekday() == 4
+
+
+def test_without_javascript_it_saves_and_redirects(login, manager):
+    client = login(manager)
+    response = client.post(URL, settings_form(frequency="daily"))
+
+    assert response.status_code == 302
+    assert response["Location"] == URL
+    assert Subscription.objects.get(user=manager).frequency == "daily"
+    assert "Your digest settings are saved." in client.get(URL).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("hour", "25"), ("hour", "-1"), ("hour", "seven"), ("weekday", "7"), ("frequency", "hourly")],
+)
+def test_bad_values_are_form_errors_and_save_nothing(login, manager, field, value):
+    response = login(manager).post(URL, settings_form(**{field: value}), headers=HTMX)
+
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    assert "Saved." not in response.content.decode()
+    assert not Subscription.objects.exists()
+
+
+def test_a_bad_value_does_not_change_an_existing_subscription(login, manager):
+    Subscription.objects.create(user=manager, frequency="daily", hour=6)
+    login(manager).post(URL, settings_form(hour="25"), headers=HTMX)
+
+    subscription = Subscription.objects.get(user=manager)
+    assert (subscription.frequency, subscription.hour) == ("daily", 6)
+
+
+def test_it_offers_only_visible_agreements_and_topics(login, manager, record):
+    content = login(manager).get(URL).content.decode()
+
+    assert record.agreement.title in content
+    assert record.topic.title in content
+    assert record.internal_agreement.title not in content
+    assert record.internal_topic.title not in content
+
+
+def test_it_refuses_to_follow_an_internal_agreement(login, manager, record):
+    data = settings_form(follows_everything=None, agreements=str(record.internal_agreement.pk))
+
+    response = login(manager).post(URL, data, headers=HTMX)
+
+    assert "Select a valid choice" in response.content.decode()
+    assert not Subscription.objects.exists()
+
+
+def test_it_follows_chosen_agreements_and_topics(login, manager, record):
+    data = settings_form(
+        follows_everything=None, agreements=str(record.agreement.pk), topics=str(record.topic.pk)
+    )
+
+    login(manager).post(URL, data, headers=HTMX)
+
+    subscription = Subscription.objects.get(user=manager)
+    assert not subscription.follows_everything
+    assert list(subscription.agreements.all()) == [record.agreement]
+    assert list(subscription.topics.all()) == [record.topic]
+
+
+def test_following_nothing_is_an_error(login, manager, record):
+    response = login(manager).post(URL, settings_form(follows_everything=None), headers=HTMX)
+
+    assert "Choose at least one agreement or topic" in response.content.decode()
+    assert not Subscription.objects.exists()
+
+
+def test_turning_it_off_unschedules_it(login, manager):
+    Subscription.objects.create(user=manager, frequency="daily", next_due_at=timezone.now())
+
+    login(manager).post(URL, settings_form(frequency="off"), headers=HTMX)
+
+    subscription = Subscription.objects.get(user=manager)
+    assert subscription.frequency == "off" and subscription.next_due_at is None
+
+
+def test_turning_it_back_on_starts_from_now(login, manager):
+    long_ago = timezone.now() - datetime.timedelta(days=300)
+    Subscription.objects.create(user=manager, frequency="off", created_at=long_ago)
+
+    login(manager).post(URL, settings_form(frequency="daily"), headers=HTMX)
+
+    assert Subscription.objects.get(user=manager).created_at > long_ago
+
+
+def test_changing_the_hour_keeps_the_start(login, manager):
+    long_ago = timezone.now() - datetime.timedelta(days=300)
+    Subscription.objects.create(user=manager, frequency="daily", created_at=long_ago)
+
+    login(manager).post(URL, settings_form(frequency="daily", hour="9"), headers=HTMX)
+
+    assert Subscription.objects.get(user=manager).created_at == long_ago
+
+
+# Feeds ----------------------------------------------------------------------------------------
+
+
+def test_it_shows_the_personal_feed_addresses(login, manager):
+    subscription = Subscription.objects.create(user=manager)
+
+    content = login(manager).get(URL).content.decode()
+
+    assert f"http://testserver/feeds/changes/{subscription.feed_token}/" in content
+    assert f"http://testserver/feeds/milestones/{subscription.feed_token}.ics" in content
+
+
+def test_resetting_the_feed_token_revokes_the_old_addresses(login, manager, client):
+    subscription = Subscription.objects.create(user=manager)
+    old = subscription.feed_token
+    login(manager)
+
+    response = client.post(reverse("agreements:reset_feed_token"))
+
+    assert response.status_code == 302
+    subscription.refresh_from_db()
+    assert subscription.feed_token != old
+    assert client.get(reverse("agreements:changes_feed", args=[old])).status_code == 404
+
+
+def test_resetting_the_feed_token_needs_a_post(login, manager):
+    response = login(manager).get(reverse("agreements:reset_feed_token"))
+    assert response.status_code == 405
+
+
+def test_feed_addresses_can_be_created_without_a_digest(login, manager):
+    login(manager).post(reverse("agreements:reset_feed_token"))
+
+    subscription = Subscription.objects.get(user=manager)
+    assert subscription.frequency == "off"
+    assert subscription.feed_token
+
+
+# Staff preview --------------------------------------------------------------------------------
+
+
+def preview_url(subscription: Subscription) -> str:
+    return reverse("agreements:subscription_preview", args=[subscription.pk])
+
+
+def test_staff_preview_someones_next_digest_without_sending_it(
+    login, editor, manager, record, mailoutbox
+):
+    subscription = Subscription.objects.create(
+        user=manager, frequency="daily", next_due_at=timezone.now()
+    )
+    services.change_status(record.clause, to="pending", by=editor)
+    services.change_status(record.internal_clause, to="pending", by=editor)
+
+    response = login(editor).get(preview_url(subscription))
+
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "Proton launchers" in content
+    assert "Fallback position" not in content  # what the manager would see, not the editor
+    assert "'unsafe-inline'" in response["Content-Security-Policy"]
+    assert "script-src" not in response["Content-Security-Policy"]
+    assert mailoutbox == []
+    assert not DigestDelivery.objects.exists() and not DigestItem.objects.exists()
+
+
+def test_only_staff_may_preview(login, manager, stakeholder):
+    subscription = Subscription.objects.create(user=manager)
+
+    assert login(stakeholder).get(preview_url(subscription)).status_code == 403
+    assert login(manager).get(preview_url(subscription)).status_code == 403
+
+
+def test_previewing_an_unknown_subscription_is_a_404(login, editor):
+    response = login(editor).get(reverse("agreements:subscription_preview", args=[999999]))
+    assert response.status_code == 404
+
+
+def test_a_huge_subscription_number_is_a_404(login, editor):
+    response = login(editor).get("/subscriptions/99999999999999999999999999/preview/")
+    assert response.status_code == 404
+
+
+def test_the_page_has_no_inline_script_or_style(login, manager, record):
+    content = login(manager).get(URL).content.decode()
+
+    assert "style=" not in content
+    assert "hx-on" not in content
+    assert "<script>" not in content
