@@ -75,5 +75,19 @@ messages: install
 	$(DEMO_ENV) $(MANAGE) makemessages -l fr -l ru --ignore=.venv --ignore=tests
 	$(DEMO_ENV) $(MANAGE) compilemessages --ignore=.venv
 
+# The README's screenshots (docs/screenshots/*.png) of the demo data, taken in Chromium.
+screenshots: install
+	SCREENSHOTS=1 $(TEST_ENV) $(VENV)/bin/pytest -q tests/browser/test_screenshots.py
+
+# Load test at 100x the demo size on PostgreSQL (DATABASE_URL names the server; the bench
+# creates and drops a database of its own). Needs wrk. Report: bench/results/latest.md.
+# BENCH_ARGS passes options, e.g. BENCH_ARGS='--profile "/agreements/{agreement}/"'.
+.PHONY: bench bench-quick
+bench: install
+	$(PY) -m bench $(BENCH_ARGS)
+
+bench-quick: install
+	$(PY) -m bench --quick $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -29,7 +29,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from . import services
+from . import digests, services
 from .models import (
     ZERO,
     Agreement,
@@ -736,12 +736,23 @@ class SubscriptionAdmin(admin.ModelAdmin):
         "topics",
         "next_due_at",
         "created_at",
+        "preview",
     )
-    readonly_fields = ("user", "next_due_at", "created_at")
+    readonly_fields = ("user", "next_due_at", "created_at", "preview")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Managers subscribe themselves; a subscription is created with its owner.
         return False
+
+    @admin.display(description=gettext_lazy("next digest"))
+    def preview(self, obj: Subscription) -> str:
+        url = reverse("agreements:subscription_preview", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Preview it in the browser"))
+
+    def save_model(self, request, obj: Subscription, form, change: bool) -> None:
+        was_active = Subscription.objects.filter(pk=obj.pk).exclude(frequency="off").exists()
+        digests.reschedule(obj, was_active=was_active, now=timezone.now())
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(DigestDelivery)

@@ -148,6 +148,17 @@ def next_due_after(subscription: Subscription, now: datetime.datetime) -> dateti
     raise AssertionError("unreachable: a week always has the weekday")
 
 
+def reschedule(subscription: Subscription, *, was_active: bool, now: datetime.datetime) -> None:
+    """After its owner or an editor changed a subscription: when is it next due?
+
+    Turning a digest on starts it now, like a new subscription: no flood of what happened
+    while it was off. Nothing is saved here; the caller saves the subscription.
+    """
+    if subscription.frequency != Subscription.Frequency.OFF and not was_active:
+        subscription.created_at = now
+    subscription.next_due_at = next_due_after(subscription, now)
+
+
 def schedule_subscriptions(now: datetime.datetime) -> int:
     """Give a first `next_due_at` to active subscriptions that have none (created by the
     admin, `load_demo` or an import). Conditional, so concurrent runs agree."""

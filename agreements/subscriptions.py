@@ -75,12 +75,7 @@ class SubscriptionForm(forms.ModelForm):
 
     def save(self, commit: bool = True) -> Subscription:
         subscription = super().save(commit=False)
-        now = timezone.now()
-        if subscription.frequency != Subscription.Frequency.OFF and not self.was_active:
-            # Turning a digest on starts it now, like a new subscription: no flood of what
-            # happened while it was off.
-            subscription.created_at = now
-        subscription.next_due_at = digests.next_due_after(subscription, now)
+        digests.reschedule(subscription, was_active=self.was_active, now=timezone.now())
         if commit:
             subscription.save()
             self.save_m2m()

@@ -579,3 +579,21 @@ def test_a_list_issues_the_same_number_of_queries_whatever_the_number_of_rows(
     few = queries()
     add_rows(record, 5)
     assert queries() == few
+
+
+def test_an_editor_changing_a_subscription_reschedules_it(client, editor, manager):
+    from agreements.models import Subscription
+
+    subscription = Subscription.objects.create(user=manager, frequency="off")
+    client.force_login(editor)
+    url = f"/admin/agreements/subscription/{subscription.pk}/change/"
+    page = client.get(url)
+    assert f"/subscriptions/{subscription.pk}/preview/" in page.content.decode()
+    response = client.post(
+        url,
+        {"frequency": "daily", "hour": "7", "weekday": "0", "follows_everything": "on"},
+    )
+    assert response.status_code == 302
+    subscription.refresh_from_db()
+    assert subscription.frequency == "daily"
+    assert subscription.next_due_at is not None

@@ -78,13 +78,27 @@ def browser_record(transactional_db) -> Record:
     return Record(editor)
 
 
+def log_in(page: Page, server_url: str, username: str, password: str) -> None:
+    """Log in through the login form, as a person would, and land on the dashboard."""
+    page.goto(f"{server_url}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{server_url}/")
+
+
 @pytest.fixture
 def logged_in_page(page: Page, live_server, browser_record, console_errors) -> Page:
     """A stakeholder's browser, logged in through the login form."""
     make_user("stakeholder", group="Stakeholders")
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username").fill("stakeholder")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server.url}/")
+    log_in(page, live_server.url, "stakeholder", PASSWORD)
     return page
+
+
+def set_marker(page: Page) -> None:
+    """Mark the current document; a full page load throws the mark away, an htmx swap keeps it."""
+    page.evaluate("window.__marker = 1")
+
+
+def still_has_marker(page: Page) -> bool:
+    return page.evaluate("window.__marker === 1")

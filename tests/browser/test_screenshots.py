@@ -1,0 +1,39 @@
+"""The README's screenshots, taken from the demo data: `make screenshots`.
+
+Skipped in the normal suite so that running the tests does not rewrite the PNGs.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from playwright.sync_api import Page, expect
+
+from agreements.demo import demo_password
+
+from .conftest import log_in
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("SCREENSHOTS"), reason="set SCREENSHOTS=1 (make screenshots)"
+)
+
+
+def test_it_takes_the_readme_screenshots_of_the_demo(
+    page: Page, live_server, transactional_db, console_errors
+):
+    call_command("load_demo", "--force", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    page.set_viewport_size({"width": 1280, "height": 800})
+    log_in(page, live_server.url, "stakeholder", demo_password())
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Where the negotiation stands")
+    page.screenshot(path=SCREENSHOTS / "dashboard.png", full_page=True)
+
+    page.goto(f"{live_server.url}/agreements/exomars-cooperation/")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("ExoMars")
+    page.screenshot(path=SCREENSHOTS / "agreement.png", full_page=True)
+
+    assert console_errors == []
