@@ -41,13 +41,28 @@ class DatePrecision(models.TextChoices):
 
 
 def can_read(user) -> bool:
-    """Readers are staff or members of a reader group (Stakeholders, Managers, Editors)."""
-    return bool(
-        user is not None
-        and user.is_authenticated
-        and user.is_active
-        and (user.is_staff or user.has_perm(READER_PERMISSION))
-    )
+    """Readers are staff or hold the reader permission (the groups Stakeholders, Managers and
+    Editors have it).
+
+    One query, remembered on the user object for the rest of the request: every page asks,
+    and `has_perm` would load all of the user's permissions in two.
+    """
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_staff or user.is_superuser:
+        return True
+    cached = getattr(user, "_can_read", None)
+    if cached is None:
+        from django.contrib.auth.models import Permission
+
+        app_label, codename = READER_PERMISSION.split(".")
+        cached = (
+            Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+            .filter(Q(user=user) | Q(group__user=user))
+            .exists()
+        )
+        user._can_read = cached
+    return cached
 
 
 def shared(prefix: str = "") -> Q:
@@ -613,9 +628,21 @@ class MilestoneQuerySet(VisibleQuerySet):
             & shared_or_absent("programme")
         )
 
+    def _not_yet_over(self, today: datetime.date) -> Q:
+        # "February 2013" is still ahead on 10 February 2013; "2022" all through 2022.
+        return (
+            Q(precision=DatePrecision.DAY, happens_on__gte=today)
+            | Q(precision=DatePrecision.MONTH, happens_on__gte=today.replace(day=1))
+            | Q(precision=DatePrecision.YEAR, happens_on__gte=datetime.date(today.year, 1, 1))
+        )
+
     def upcoming(self, today: datetime.date | None = None):
         today = today or timezone.localdate()
-        return self.filter(happens_on__gte=today).order_by("happens_on", "title")
+        return self.filter(self._not_yet_over(today)).order_by("happens_on", "title")
+
+    def past(self, today: datetime.date | None = None):
+        today = today or timezone.localdate()
+        return self.exclude(self._not_yet_over(today)).order_by("-happens_on", "title")
 
 
 class MilestoneKind(models.TextChoices):

@@ -194,15 +194,21 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     user = request.user
     agreements = Agreement.objects.visible_to(user).annotate(**clause_counts(user))
     programmes = Programme.objects.visible_to(user).annotate(**funding_columns(user))
+    milestones = Milestone.objects.visible_to(user).select_related(
+        "agreement", "topic", "programme"
+    )
+    upcoming = list(milestones.upcoming()[:DASHBOARD_MILESTONES])
+    # A negotiation between rounds has nothing ahead on record; show where it last stood.
+    past_milestones = [] if upcoming else list(milestones.past()[:DASHBOARD_MILESTONES])
+    milestones = upcoming
     context = {
         "agreements": [with_clause_counts(agreement) for agreement in agreements],
         "funding": [
             (programme, funding_from_columns(programme, programme)) for programme in programmes
         ],
         "topics": Topic.objects.visible_to(user).order_by("title"),
-        "milestones": Milestone.objects.visible_to(user)
-        .upcoming()
-        .select_related("agreement", "topic", "programme")[:DASHBOARD_MILESTONES],
+        "milestones": milestones,
+        "past_milestones": past_milestones,
         "changes": StatusChange.objects.visible_to(user)
         .with_subjects()
         .newest_first()[:DASHBOARD_CHANGES],

@@ -194,3 +194,21 @@ def test_pages_have_no_inline_script_or_style_and_name_their_landmarks(
     for script in re.findall(r"<script[^>]*>", content):
         assert "src=" in script and "nonce=" in script
     assert "<header" in content and "<nav" in content and '<main id="main"' in content
+
+
+def test_a_milestone_known_to_the_year_is_upcoming_all_that_year(record):
+    from agreements.models import Milestone
+
+    launch = Milestone.objects.get(pk=record.milestone.pk)  # "2016", stored as 1 Jan 2016
+    assert launch in Milestone.objects.upcoming(today=datetime.date(2016, 11, 30))
+    assert launch not in Milestone.objects.upcoming(today=datetime.date(2017, 1, 1))
+    assert launch in Milestone.objects.past(today=datetime.date(2017, 1, 1))
+
+
+def test_with_nothing_ahead_it_shows_the_most_recent_milestones(record, login, stakeholder):
+    # Every milestone of the small record lies in the past.
+    page = login(stakeholder).get("/").content.decode()
+    assert "No upcoming milestone." in page
+    assert "Most recent" in page
+    assert record.milestone.title in page
+    assert record.internal_milestone.title not in page

@@ -62,3 +62,14 @@ def test_anonymous_sees_nothing(record):
 def test_a_deactivated_user_sees_nothing(record, stakeholder):
     stakeholder.is_active = False
     assert not Agreement.objects.visible_to(stakeholder).exists()
+
+
+def test_reading_is_granted_by_the_permission_through_a_group_or_directly(db):
+    from django.contrib.auth.models import Permission, User
+
+    from agreements.models import can_read
+
+    user = User.objects.create_user("direct")
+    assert not can_read(User.objects.get(pk=user.pk))
+    user.user_permissions.add(Permission.objects.get(codename="view_agreement"))
+    assert can_read(User.objects.get(pk=user.pk))
