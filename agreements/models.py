@@ -23,7 +23,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import pgettext
 
 ZERO = Decimal("0")
 READER_PERMISSION = "agreements.view_agreement"
@@ -572,7 +572,10 @@ class Clause(StatusRecord):
         ]
 
     def __str__(self) -> str:
-        return f"{pgettext_lazy('clause reference', 'Clause')} {self.reference} · {self.title}"
+        return pgettext("clause with its reference", "Clause %(reference)s · %(title)s") % {
+            "reference": self.reference,
+            "title": self.title,
+        }
 
     def get_absolute_url(self) -> str:
         return reverse("agreements:clause_detail", args=[self.pk])
