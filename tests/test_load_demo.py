@@ -27,6 +27,7 @@ from agreements.models import (
     Subscription,
     Topic,
 )
+from agreements.roles import ensure_roles
 
 MILLION = Decimal(1_000_000)
 STATUS_MODELS = [Agreement, Clause, Topic, FundingSource]
@@ -250,6 +251,7 @@ def test_the_demo_accounts_have_their_roles():
 
 
 def test_it_resets_an_existing_demo_account(rf):
+    ensure_roles()  # a transactional test run before this one may have flushed them
     old = User.objects.create_user("manager", password="forgotten-long-ago-1", is_staff=True)
     old.groups.add(Group.objects.get(name="Editors"))
 
