@@ -57,6 +57,11 @@ LIST_PAGE_SIZE = 25
 TIMELINE_PAGE_SIZE = 25
 DASHBOARD_CHANGES = 10
 DASHBOARD_MILESTONES = 5
+# A record grows to hundreds of agreements and thousands of topics; the dashboard shows
+# the most recently active ones and links to the full lists.
+DASHBOARD_AGREEMENTS = 15
+DASHBOARD_TOPICS = 10
+DASHBOARD_PROGRAMMES = 10
 
 # A fragment and a whole page share a URL; caches must keep them apart. A boosted or
 # history-restore request also says HX-Request but wants the whole page.
@@ -192,8 +197,19 @@ def filtered_list(queryset: QuerySet, form: ListFilterForm, status_class) -> Que
 @reader_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     user = request.user
-    agreements = Agreement.objects.visible_to(user).annotate(**clause_counts(user))
-    programmes = Programme.objects.visible_to(user).annotate(**funding_columns(user))
+    agreements = list(
+        Agreement.objects.visible_to(user)
+        .annotate(**clause_counts(user))
+        .order_by("-updated_at", "title")[: DASHBOARD_AGREEMENTS + 1]
+    )
+    topics = list(
+        Topic.objects.visible_to(user).order_by("-updated_at", "title")[: DASHBOARD_TOPICS + 1]
+    )
+    programmes = list(
+        Programme.objects.visible_to(user)
+        .annotate(**funding_columns(user))
+        .order_by("-updated_at", "name")[: DASHBOARD_PROGRAMMES + 1]
+    )
     milestones = Milestone.objects.visible_to(user).select_related(
         "agreement", "topic", "programme"
     )
@@ -202,11 +218,17 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     past_milestones = [] if upcoming else list(milestones.past()[:DASHBOARD_MILESTONES])
     milestones = upcoming
     context = {
-        "agreements": [with_clause_counts(agreement) for agreement in agreements],
-        "funding": [
-            (programme, funding_from_columns(programme, programme)) for programme in programmes
+        "agreements": [
+            with_clause_counts(agreement) for agreement in agreements[:DASHBOARD_AGREEMENTS]
         ],
-        "topics": Topic.objects.visible_to(user).order_by("title"),
+        "more_agreements": len(agreements) > DASHBOARD_AGREEMENTS,
+        "funding": [
+            (programme, funding_from_columns(programme, programme))
+            for programme in programmes[:DASHBOARD_PROGRAMMES]
+        ],
+        "more_programmes": len(programmes) > DASHBOARD_PROGRAMMES,
+        "topics": topics[:DASHBOARD_TOPICS],
+        "more_topics": len(topics) > DASHBOARD_TOPICS,
         "milestones": milestones,
         "past_milestones": past_milestones,
         "changes": StatusChange.objects.visible_to(user)

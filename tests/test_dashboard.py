@@ -212,3 +212,19 @@ def test_with_nothing_ahead_it_shows_the_most_recent_milestones(record, login, s
     assert "Most recent" in page
     assert record.milestone.title in page
     assert record.internal_milestone.title not in page
+
+
+def test_a_large_record_shows_the_most_recent_agreements_and_links_to_all(
+    record, login, stakeholder
+):
+    from agreements.models import Agreement
+
+    for number in range(20):
+        services.record_creation(
+            Agreement(title=f"Annex {number:02}", slug=f"annex-{number:02}"), by=record.editor
+        )
+    page = login(stakeholder).get("/").content.decode()
+    shown = re.findall(r"Annex \d\d", page)
+    assert len(set(shown)) == 15
+    assert "Annex 19" in shown  # the newest
+    assert "All agreements" in page
