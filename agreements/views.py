@@ -32,6 +32,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, NullIf
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
@@ -62,6 +63,7 @@ DASHBOARD_MILESTONES = 5
 DASHBOARD_AGREEMENTS = 15
 DASHBOARD_TOPICS = 10
 DASHBOARD_PROGRAMMES = 10
+AGREEMENT_HISTORY = 30
 
 # A fragment and a whole page share a URL; caches must keep them apart. A boosted or
 # history-restore request also says HX-Request but wants the whole page.
@@ -285,6 +287,15 @@ def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
     programme = agreement.programme
     if programme is not None and programme.is_internal and not user.is_staff:
         programme = None
+    # Lazy: the clauses fragment htmx asks for does not show the history.
+    latest_changes = SimpleLazyObject(
+        lambda: list(
+            StatusChange.objects.visible_to(user)
+            .for_agreement(agreement)
+            .with_subjects()
+            .newest_first()[: AGREEMENT_HISTORY + 1]
+        )
+    )
     context = {
         "agreement": agreement,
         "form": form,
@@ -295,10 +306,9 @@ def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "statements": Statement.objects.visible_to(user)
         .filter(agreement=agreement)
         .select_related("person__party", "source"),
-        "changes": StatusChange.objects.visible_to(user)
-        .for_agreement(agreement)
-        .with_subjects()
-        .newest_first(),
+        # The latest lines; the timeline, filtered to this agreement, has them all.
+        "changes": SimpleLazyObject(lambda: latest_changes[:AGREEMENT_HISTORY]),
+        "more_changes": SimpleLazyObject(lambda: len(latest_changes) > AGREEMENT_HISTORY),
     }
     return render_page(request, "agreements/agreement_detail.html", "clauses", context)
 

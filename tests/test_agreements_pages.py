@@ -334,3 +334,16 @@ def test_a_boosted_request_gets_the_whole_agreement_page(record, stakeholder, lo
         "/agreements/exomars-cooperation/", headers={"HX-Request": "true", "HX-Boosted": "true"}
     )
     assert b"<html" in response.content
+
+
+def test_a_long_history_shows_the_latest_lines_and_links_to_the_timeline(
+    record, login, stakeholder
+):
+    from agreements import services as status_services
+
+    for _ in range(16):  # 32 changes on top of the creation rows
+        status_services.change_status(record.clause, to="pending", by=record.editor)
+        status_services.change_status(record.clause, to="draft", by=record.editor)
+    page = login(stakeholder).get("/agreements/exomars-cooperation/").content.decode()
+    assert "The whole history on the timeline" in page
+    assert "/timeline/?agreement=exomars-cooperation" in page
