@@ -15,8 +15,14 @@ from decimal import Decimal
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import model_ngettext
-from django.contrib.admin.widgets import AdminDateWidget
+from django.contrib.admin.widgets import (
+    AdminDateWidget,
+    AutocompleteSelect,
+    AutocompleteSelectMultiple,
+)
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Count, ExpressionWrapper, Q, Sum
 from django.db.models.functions import Coalesce
@@ -30,6 +36,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from . import digests, services
+from .forms import MAX_SEARCH_LENGTH, CheckedModelMultipleChoiceField
 from .models import (
     ZERO,
     Agreement,
@@ -86,7 +93,78 @@ def change_link(obj: models.Model | None) -> str:
     return format_html('<a href="{}">{}</a>', url, obj)
 
 
-class VisibleRecordAdmin(admin.ModelAdmin):
+# Malformed input ------------------------------------------------------------------------------
+
+
+def _well_formed_ids(widget, values) -> list:
+    """The submitted values that can be ids of the widget's related model (in range too:
+    SQLite cannot even compare a column with an integer beyond 64 bits)."""
+    opts = widget.field.remote_field.model._meta
+    target = opts.get_field(getattr(widget.field.remote_field, "field_name", opts.pk.attname))
+    kept = []
+    for value in values:
+        try:
+            target.run_validators(target.to_python(value))
+        except (ValidationError, ValueError, TypeError):
+            continue
+        kept.append(value)
+    return kept
+
+
+class CheckedAutocompleteSelect(AutocompleteSelect):
+    # Django's autocomplete looks the submitted values up as they are when it renders a
+    # refused form again: "abc" for an id raised ValueError there, a 500 instead of the
+    # form's own "Select a valid choice".
+    def optgroups(self, name, value, attr=None):
+        return super().optgroups(name, _well_formed_ids(self, value), attr)
+
+
+class CheckedAutocompleteSelectMultiple(AutocompleteSelectMultiple):
+    def optgroups(self, name, value, attr=None):
+        return super().optgroups(name, _well_formed_ids(self, value), attr)
+
+
+class MalformedInputRefused:
+    """For every admin of the app: bad ids and NUL characters are refused, not a 500.
+
+    PostgreSQL refuses a NUL character anywhere in a query, and the admin passes search
+    terms and list filter values to it as they come.
+    """
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = CheckedAutocompleteSelect(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        kwargs.setdefault("form_class", CheckedModelMultipleChoiceField)
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = CheckedAutocompleteSelectMultiple(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def get_search_results(self, request: HttpRequest, queryset, search_term: str):
+        # Bounded like the readers' search: every word is a condition, and thousands of
+        # them overflowed SQLite's expression depth.
+        search_term = search_term.replace("\x00", "")[:MAX_SEARCH_LENGTH]
+        if not queryset.ordered:
+            # The autocomplete pages through this: an aggregate annotation (clause counts,
+            # funding totals) drops the model's default order, and pages would overlap.
+            ordering = self.get_ordering(request) or self.model._meta.ordering
+            queryset = queryset.order_by(*ordering, "pk")
+        return super().get_search_results(request, queryset, search_term)
+
+    def get_changelist_instance(self, request: HttpRequest):
+        if any("\x00" in value for _name, values in request.GET.lists() for value in values):
+            # The admin's own answer to filter values it cannot use: back to the list.
+            raise IncorrectLookupParameters
+        return super().get_changelist_instance(request)
+
+
+class VisibleRecordAdmin(MalformedInputRefused, admin.ModelAdmin):
     """Every record says whether readers see it, in the list and as a filter.
 
     A shared clause of an internal agreement is hidden from readers all the same, so the
@@ -366,7 +444,7 @@ class StatusRecordAdmin(VisibleRecordAdmin):
             )
 
 
-class StatusRecordInline(admin.TabularInline):
+class StatusRecordInline(MalformedInputRefused, admin.TabularInline):
     """Child records with a status, added in place; their status changes on their own page."""
 
     readonly_fields = ("status",)
@@ -673,7 +751,7 @@ class StatementAdmin(VisibleRecordAdmin):
 # The history and the digests: read-only -----------------------------------------------------
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(MalformedInputRefused, admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
@@ -721,7 +799,7 @@ class StatusChangeAdmin(HistoryLabels, ReadOnlyAdmin):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
+class SubscriptionAdmin(MalformedInputRefused, admin.ModelAdmin):
     list_display = ("user", "frequency", "hour", "weekday", "follows_everything", "next_due_at")
     list_filter = ("frequency", "follows_everything")
     search_fields = ("user__username", "user__email")

@@ -11,6 +11,7 @@ leaked address.
 from __future__ import annotations
 
 import datetime
+import re
 from urllib.parse import urlsplit
 
 import icalendar
@@ -39,8 +40,15 @@ from .models import (
 FEED_LENGTH = 100
 
 
+# The alphabet of new_feed_token (URL-safe base64). Anything else names no one and is not
+# looked up: PostgreSQL refuses a NUL character in a query, which was a 500, not a 404.
+FEED_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
 def feed_user(token: str):
     """The reader this feed token stands for, or 404."""
+    if not FEED_TOKEN.fullmatch(token):
+        raise Http404
     subscription = Subscription.objects.select_related("user").filter(feed_token=token).first()
     if subscription is None or not can_read(subscription.user):
         raise Http404

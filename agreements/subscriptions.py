@@ -26,6 +26,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from . import digests
+from .forms import CheckedModelMultipleChoiceField
 from .models import Agreement, Subscription, Topic, can_read, new_feed_token
 
 HOUR_CHOICES = [(hour, f"{hour:02d}:00") for hour in range(24)]
@@ -49,6 +50,10 @@ class SubscriptionForm(forms.ModelForm):
             "frequency": forms.RadioSelect,
             "agreements": forms.CheckboxSelectMultiple,
             "topics": forms.CheckboxSelectMultiple,
+        }
+        field_classes = {
+            "agreements": CheckedModelMultipleChoiceField,
+            "topics": CheckedModelMultipleChoiceField,
         }
 
     def __init__(self, *args, user, **kwargs):

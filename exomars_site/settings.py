@@ -153,6 +153,20 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 
+
+def axes_username(request, credentials: dict | None) -> str | None:
+    """The username axes records, cut to its 255-character column.
+
+    Django's login forms pass an overlong username on to authentication, and PostgreSQL
+    refused to store it: a 500 instead of "wrong password". No real username is that long
+    (150 at most), so cutting it changes no lockout.
+    """
+    username = (credentials or request.POST).get("username")
+    return username[:255] if isinstance(username, str) else username
+
+
+AXES_USERNAME_CALLABLE = axes_username
+
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("fr", _("French")), ("ru", _("Russian"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
