@@ -812,7 +812,10 @@ class StatusChangeQuerySet(models.QuerySet):
         )
 
     def for_agreement(self, agreement: Agreement):
-        return self.filter(Q(agreement=agreement) | Q(clause__agreement=agreement))
+        # A subquery on the agreement's clauses rather than a join: the OR across a join
+        # read the whole history table; this uses the clause foreign-key index.
+        clauses = Clause.objects.filter(agreement=agreement).values("pk")
+        return self.filter(Q(agreement=agreement) | Q(clause__in=clauses))
 
     def with_subjects(self):
         return self.select_related(

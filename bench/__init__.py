@@ -1,0 +1,1 @@
+"""The benchmark: `make bench` (README, "Performance"). Nothing here ships with the app."""

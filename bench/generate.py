@@ -1,0 +1,513 @@
+"""A synthetic negotiation at 100 times the demo: the record the benchmark reads.
+
+Rows go in with `bulk_create`, status history included: `services.change_status` is the only
+writer of a status in the app, but calling it 200,000 times would take an hour and prove
+nothing the test suite does not already prove. The rows written here obey the same rules
+(every status has its history, each change moves from one status to another, the last
+change ends at the record's status), so the pages read what they would read in production.
+
+Everything is drawn from one `random.Random(seed)`: the same seed and sizes give the same
+record. Dates are offsets from today, so that "recent" views and digests see a steady
+trickle of changes whatever day the benchmark runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import random
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group, User
+from django.db import models, transaction
+from django.utils import timezone
+
+from agreements.models import (
+    Agreement,
+    Clause,
+    DatePrecision,
+    FundingSource,
+    Milestone,
+    Party,
+    Person,
+    Programme,
+    Source,
+    Statement,
+    StatusChange,
+    Subscription,
+    Topic,
+    Visibility,
+)
+
+BATCH_SIZE = 2000
+INTERNAL_SHARE = 0.03  # "a few per cent" of records are staff-only
+HISTORY_YEARS = 3
+PASSWORD = "bench-password-not-secret"
+
+
+@dataclass(frozen=True)
+class Sizes:
+    agreements: int = 200
+    clauses: int = 20_000
+    topics: int = 2_000
+    programmes: int = 50
+    funding_sources: int = 5_000
+    milestones: int = 10_000
+    status_changes: int = 200_000
+    users: int = 500
+    parties: int = 40
+    people: int = 200
+    sources: int = 1_000
+    statements: int = 5_000
+
+    def scaled(self, divisor: int) -> Sizes:
+        """The same shape, smaller; never below what the pages need to have something."""
+        minimum = {"parties": 6, "people": 6, "users": 6, "programmes": 1}
+        return Sizes(
+            **{
+                field.name: max(getattr(self, field.name) // divisor, minimum.get(field.name, 2))
+                for field in dataclasses.fields(self)
+            }
+        )
+
+
+FULL = Sizes()
+QUICK = FULL.scaled(100)
+
+
+@dataclass
+class Record:
+    """What the harness needs from the generated record: slugs to visit, people to be."""
+
+    agreement: str
+    clause: int
+    topic: str
+    programme: str
+    stakeholders: list[User]
+    editors: list[User]
+
+
+class Progress:
+    """A progress bar on stderr; plain percentage lines when stderr is not a terminal."""
+
+    def __init__(self, label: str, total: int, stream=sys.stderr):
+        self.label, self.total, self.stream = label, max(total, 1), stream
+        self.done = 0
+        self.tty = stream.isatty()
+        self.shown_at = 0.0
+        self.last_quarter = -1
+
+    def advance(self, count: int = 1) -> None:
+        self.done = min(self.done + count, self.total)
+        share = self.done / self.total
+        if self.tty:
+            now = time.monotonic()
+            if now - self.shown_at > 0.1 or self.done == self.total:
+                self.shown_at = now
+                bar = "#" * int(share * 30)
+                self.stream.write(f"\r  {self.label:<16} [{bar:<30}] {self.done:>7}/{self.total}")
+                if self.done == self.total:
+                    self.stream.write("\n")
+                self.stream.flush()
+        elif int(share * 4) > self.last_quarter:
+            self.last_quarter = int(share * 4)
+            self.stream.write(f"  {self.label:<16} {int(share * 100):>3}% ({self.done})\n")
+            self.stream.flush()
+
+
+def batches(items: Iterable, size: int = BATCH_SIZE) -> Iterator[list]:
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def insert(model: type[models.Model], rows: list, label: str) -> list:
+    """bulk_create in batches, with a progress bar; returns the rows with their ids."""
+    progress = Progress(label, len(rows))
+    for batch in batches(rows):
+        model.objects.bulk_create(batch)
+        progress.advance(len(batch))
+    return rows
+
+
+WORDS = [
+    *("Mars", "orbiter", "lander", "rover", "launch", "Proton", "telemetry", "instrument"),
+    *("descent", "module", "navigation", "ground", "station", "propulsion", "payload"),
+    *("Juice", "Ganymede", "lunar", "robotics", "sample", "return", "data", "relay"),
+    *("antenna", "spectrometer", "camera", "drilling", "heat", "shield", "parachute"),
+    *("insurance", "liability", "export", "licence", "frequency", "budget", "schedule"),
+]
+PUBLISHERS = ["Wire", "Space News", "Agency Bulletin", "Ministerial Council", "Press Office"]
+
+
+class Generator:
+    def __init__(self, sizes: Sizes, seed: int):
+        self.sizes = sizes
+        self.rng = random.Random(seed)  # noqa: S311 (synthetic data, not secrets)
+        self.today = timezone.localdate()
+        self.first_day = self.today - datetime.timedelta(days=365 * HISTORY_YEARS)
+
+    # Small helpers -----------------------------------------------------------------------
+
+    def visibility(self) -> str:
+        if self.rng.random() < INTERNAL_SHARE:
+            return Visibility.INTERNAL
+        return Visibility.SHARED
+
+    def words(self, count: int) -> str:
+        return " ".join(self.rng.choice(WORDS) for _ in range(count))
+
+    def title(self, count: int = 4) -> str:
+        return self.words(count).capitalize()
+
+    def day(self) -> datetime.date:
+        span = (self.today - self.first_day).days
+        return self.first_day + datetime.timedelta(days=self.rng.randrange(span + 1))
+
+    def approximate_day(self) -> tuple[datetime.date, str]:
+        day = self.day() + datetime.timedelta(days=365)  # milestones reach into the future
+        precision = self.rng.choices(
+            [DatePrecision.DAY, DatePrecision.MONTH, DatePrecision.YEAR], [6, 3, 1]
+        )[0]
+        if precision == DatePrecision.MONTH:
+            day = day.replace(day=1)
+        elif precision == DatePrecision.YEAR:
+            day = day.replace(month=1, day=1)
+        return day, precision
+
+    def maybe(self, items: list, share: float):
+        return self.rng.choice(items) if items and self.rng.random() < share else None
+
+    # The record ----------------------------------------------------------------------------
+
+    def generate(self) -> Record:
+        self.lengths = self.history_lengths(
+            {
+                "agreement": self.sizes.agreements,
+                "clause": self.sizes.clauses,
+                "topic": self.sizes.topics,
+                "funding_source": self.sizes.funding_sources,
+            }
+        )
+        with transaction.atomic():
+            users = self.users()
+            parties = self.parties()
+            people = self.people(parties)
+            sources = self.sources()
+            programmes = self.programmes()
+            histories: list[tuple[str, models.Model, list[str]]] = []
+            self.funding_sources(programmes, parties, sources, histories)
+            agreements = self.agreements(programmes, parties, histories)
+            clauses = self.clauses(agreements, parties, histories)
+            topics = self.topics(parties, histories)
+            self.milestones(agreements, topics, programmes, sources)
+            self.statements(people, agreements, topics, sources)
+            self.status_changes(histories, users["editors"], sources)
+        return Record(
+            agreement=agreements[0].slug,
+            clause=next(c.pk for c in clauses if c.agreement_id == agreements[0].pk),
+            topic=topics[0].slug,
+            programme=programmes[0].slug,
+            stakeholders=users["stakeholders"],
+            editors=users["editors"],
+        )
+
+    def users(self) -> dict[str, list[User]]:
+        total = self.sizes.users
+        editors = max(total // 50, 1)
+        managers = max(total // 10, 1)
+        counts = {"editors": editors, "managers": managers}
+        counts["stakeholders"] = max(total - editors - managers, 1)
+        # One hash for everyone: hashing 500 passwords would take minutes and test nothing.
+        password = make_password(PASSWORD)
+        groups = {
+            "editors": Group.objects.get(name="Editors"),
+            "managers": Group.objects.get(name="Managers"),
+            "stakeholders": Group.objects.get(name="Stakeholders"),
+        }
+        people = {
+            role: [
+                User(
+                    username=f"{role[:-1]}-{number:04d}",
+                    email=f"{role[:-1]}-{number:04d}@example.org",
+                    password=password,
+                    is_staff=role == "editors",
+                )
+                for number in range(1, count + 1)
+            ]
+            for role, count in counts.items()
+        }
+        insert(User, [user for users in people.values() for user in users], "users")
+        Membership = User.groups.through
+        Membership.objects.bulk_create(
+            Membership(user_id=user.pk, group_id=groups[role].pk)
+            for role, users in people.items()
+            for user in users
+        )
+        # Managers get the weekly digest of everything they can see, started a week ago.
+        week_ago = timezone.now() - datetime.timedelta(days=8)
+        Subscription.objects.bulk_create(
+            Subscription(user=user, created_at=week_ago, next_due_at=timezone.now())
+            for user in people["managers"]
+        )
+        return people
+
+    def parties(self) -> list[Party]:
+        kinds = Party.Kind.values
+        return insert(
+            Party,
+            [
+                Party(
+                    name=f"Party {number} {self.title(2)}",
+                    short_name=f"P{number}",
+                    slug=f"party-{number:03d}",
+                    kind=self.rng.choice(kinds),
+                )
+                for number in range(1, self.sizes.parties + 1)
+            ],
+            "parties",
+        )
+
+    def people(self, parties: list[Party]) -> list[Person]:
+        return insert(
+            Person,
+            [
+                Person(
+                    name=f"Person {number}",
+                    party=self.rng.choice(parties),
+                    role=self.title(3),
+                    visibility=self.visibility(),
+                )
+                for number in range(1, self.sizes.people + 1)
+            ],
+            "people",
+        )
+
+    def sources(self) -> list[Source]:
+        return insert(
+            Source,
+            [
+                Source(
+                    title=f"Report {number}: {self.title(5)}",
+                    publisher=self.rng.choice(PUBLISHERS),
+                    kind=self.rng.choice(Source.Kind.values),
+                    published_on=self.day(),
+                    url=f"https://news.example.org/{number}",
+                    visibility=self.visibility(),
+                )
+                for number in range(1, self.sizes.sources + 1)
+            ],
+            "sources",
+        )
+
+    def programmes(self) -> list[Programme]:
+        programmes = []
+        for number in range(1, self.sizes.programmes + 1):
+            cost = Decimal(self.rng.randrange(100, 3000)) * 1_000_000
+            programmes.append(
+                Programme(
+                    name=f"Programme {number} {self.title(2)}",
+                    slug=f"programme-{number:03d}",
+                    summary=self.words(30),
+                    estimated_cost=cost,
+                    amount_in_question=cost * Decimal(self.rng.randrange(5, 40)) / 100,
+                    # The pages' first programme is always one a stakeholder can read.
+                    visibility=Visibility.SHARED if number == 1 else self.visibility(),
+                )
+            )
+        return insert(Programme, programmes, "programmes")
+
+    def history(self, statuses: list[str], length: int) -> list[str]:
+        """A walk through the statuses that never stays put: each step changes something."""
+        walk = [self.rng.choice(statuses)]
+        while len(walk) < length:
+            walk.append(self.rng.choice([status for status in statuses if status != walk[-1]]))
+        return walk
+
+    def history_lengths(self, counts: dict[str, int]) -> dict[str, list[int]]:
+        """Split the status changes over the records: one creation row each, the rest
+        spread at random, clauses getting most as they do in a real negotiation."""
+        weights = {"agreement": 3, "clause": 1, "topic": 2, "funding_source": 2}
+        subjects = [(kind, index) for kind, count in counts.items() for index in range(count)]
+        lengths = {kind: [1] * count for kind, count in counts.items()}
+        extra = max(self.sizes.status_changes - len(subjects), 0)
+        for kind, index in self.rng.choices(
+            subjects, [weights[kind] for kind, _ in subjects], k=extra
+        ):
+            lengths[kind][index] += 1
+        return lengths
+
+    def with_histories(self, kind, rows, statuses, histories) -> None:
+        """Give each row a history; its status is where the history ends."""
+        for row, length in zip(rows, self.lengths[kind], strict=True):
+            walk = self.history(statuses, length)
+            row.status = walk[-1]
+            histories.append((kind, row, walk))
+
+    def funding_sources(self, programmes, parties, sources, histories) -> list[FundingSource]:
+        rows = []
+        for number in range(1, self.sizes.funding_sources + 1):
+            decision_on, precision = self.approximate_day()
+            rows.append(
+                FundingSource(
+                    programme=programmes[number % len(programmes)],
+                    title=f"Contribution {number}: {self.title(3)}",
+                    contributor=self.maybe(parties, 0.8),
+                    amount=Decimal(self.rng.randrange(1, 200)) * 1_000_000,
+                    condition=self.words(12),
+                    decision_on=decision_on,
+                    decision_precision=precision,
+                    source=self.maybe(sources, 0.5),
+                    visibility=self.visibility(),
+                )
+            )
+        self.with_histories("funding_source", rows, FundingSource.Status.values, histories)
+        return insert(FundingSource, rows, "funding sources")
+
+    def agreements(self, programmes, parties, histories) -> list[Agreement]:
+        rows = [
+            Agreement(
+                title=f"Agreement {number}: {self.title(5)}",
+                slug=f"agreement-{number:04d}",
+                programme=self.maybe(programmes, 0.9),
+                summary=self.words(60),
+                visibility=Visibility.SHARED if number == 1 else self.visibility(),
+            )
+            for number in range(1, self.sizes.agreements + 1)
+        ]
+        self.with_histories("agreement", rows, Agreement.Status.values, histories)
+        insert(Agreement, rows, "agreements")
+        Link = Agreement.parties.through
+        Link.objects.bulk_create(
+            Link(agreement_id=agreement.pk, party_id=party.pk)
+            for agreement in rows
+            for party in self.rng.sample(parties, self.rng.randint(2, 4))
+        )
+        return rows
+
+    def clauses(self, agreements, parties, histories) -> list[Clause]:
+        rows = []
+        for number in range(self.sizes.clauses):
+            agreement = agreements[number % len(agreements)]
+            position = number // len(agreements) + 1
+            rows.append(
+                Clause(
+                    agreement=agreement,
+                    reference=str(position),
+                    position=position,
+                    title=self.title(6),
+                    text=self.words(80),
+                    obligated_party=self.maybe(parties, 0.7),
+                    visibility=(
+                        Visibility.SHARED if agreement == agreements[0] else self.visibility()
+                    ),
+                )
+            )
+        self.with_histories("clause", rows, Clause.Status.values, histories)
+        return insert(Clause, rows, "clauses")
+
+    def topics(self, parties, histories) -> list[Topic]:
+        rows = [
+            Topic(
+                title=f"Topic {number}: {self.title(4)}",
+                slug=f"topic-{number:05d}",
+                summary=self.words(40),
+                next_step=self.title(6),
+                visibility=Visibility.SHARED if number == 1 else self.visibility(),
+            )
+            for number in range(1, self.sizes.topics + 1)
+        ]
+        self.with_histories("topic", rows, Topic.Status.values, histories)
+        insert(Topic, rows, "topics")
+        Link = Topic.parties.through
+        Link.objects.bulk_create(
+            Link(topic_id=topic.pk, party_id=party.pk)
+            for topic in rows
+            for party in self.rng.sample(parties, self.rng.randint(1, 3))
+        )
+        return rows
+
+    def milestones(self, agreements, topics, programmes, sources) -> None:
+        rows = []
+        for number in range(1, self.sizes.milestones + 1):
+            happens_on, precision = self.approximate_day()
+            link = self.rng.choice(["agreement", "topic", "programme", None])
+            rows.append(
+                Milestone(
+                    title=f"Milestone {number}: {self.title(4)}",
+                    kind=self.rng.choice(Milestone.Kind.values),
+                    happens_on=happens_on,
+                    precision=precision,
+                    description=self.words(20),
+                    agreement=self.rng.choice(agreements) if link == "agreement" else None,
+                    topic=self.rng.choice(topics) if link == "topic" else None,
+                    programme=self.rng.choice(programmes) if link == "programme" else None,
+                    source=self.maybe(sources, 0.3),
+                    visibility=self.visibility(),
+                )
+            )
+        insert(Milestone, rows, "milestones")
+
+    def statements(self, people, agreements, topics, sources) -> None:
+        rows = []
+        for _number in range(self.sizes.statements):
+            on_agreement = self.rng.random() < 0.5
+            rows.append(
+                Statement(
+                    person=self.rng.choice(people),
+                    said_on=self.day(),
+                    summary=self.words(30),
+                    source=self.maybe(sources, 0.8),
+                    agreement=self.rng.choice(agreements) if on_agreement else None,
+                    topic=None if on_agreement else self.rng.choice(topics),
+                    visibility=self.visibility(),
+                )
+            )
+        insert(Statement, rows, "statements")
+
+    def status_changes(self, histories, editors, sources) -> None:
+        """Each record's walk as history rows, dated in order, inserted oldest first so
+        that ids grow with time as they do in production."""
+        span = (self.today - self.first_day).days
+        rows = []
+        for kind, subject, walk in histories:
+            days = sorted(self.rng.randrange(span + 1) for _ in walk)
+            previous = ""
+            for status, offset in zip(walk, days, strict=True):
+                rows.append((kind, subject.pk, previous, status, offset, self.rng.randrange(86400)))
+                previous = status
+        rows.sort(key=lambda row: (row[4], row[5]))
+        midnight = timezone.make_aware(
+            datetime.datetime.combine(self.first_day, datetime.time()), datetime.UTC
+        )
+        progress = Progress("status changes", len(rows))
+        for batch in batches(rows):
+            StatusChange.objects.bulk_create(
+                StatusChange(
+                    kind=kind,
+                    **{f"{kind}_id": subject_id},
+                    from_status=from_status,
+                    to_status=to_status,
+                    recorded_by=self.rng.choice(editors),
+                    recorded_at=midnight + datetime.timedelta(days=offset, seconds=second),
+                    effective_on=self.first_day + datetime.timedelta(days=offset),
+                    note=self.words(8) if self.rng.random() < 0.3 else "",
+                    source=self.maybe(sources, 0.2),
+                )
+                for kind, subject_id, from_status, to_status, offset, second in batch
+            )
+            progress.advance(len(batch))
+
+
+def generate(sizes: Sizes, seed: int) -> Record:
+    return Generator(sizes, seed).generate()
