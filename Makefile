@@ -89,5 +89,11 @@ bench: install
 bench-quick: install
 	$(PY) -m bench --quick $(BENCH_ARGS)
 
+# Soak: readers, an editor and the digest sender together for SOAK_ARGS='--minutes 10'.
+# Report: bench/results/soak.md.
+.PHONY: soak
+soak: install
+	$(PY) -m bench.soak $(SOAK_ARGS)
+
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
