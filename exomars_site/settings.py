@@ -10,7 +10,6 @@ import os
 from pathlib import Path
 
 import dj_database_url
-from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
@@ -40,17 +39,29 @@ def env_int(name: str, default: int) -> int:
 DEBUG = env_bool("DEBUG")
 
 SECRET_KEY = env("SECRET_KEY")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured(
-            "SECRET_KEY is not set. Set it in the environment, or set DEBUG=1 for local use."
-        )
+if not SECRET_KEY and DEBUG:
     # Only ever used with DEBUG on, on a developer's machine.
     SECRET_KEY = "insecure-local-development-key-do-not-use-in-production"
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
-if not DEBUG and not ALLOWED_HOSTS:
-    raise ImproperlyConfigured("ALLOWED_HOSTS is not set; it is required when DEBUG is off.")
+
+# What stops the web application from starting (exomars_site.wsgi and .asgi, and so
+# runserver and gunicorn) and fails `check --deploy`. Commands that serve nothing, such as
+# makemigrations or migrate, still run, so a checkout can be inspected without secrets.
+STARTUP_REFUSALS = [
+    message
+    for missing, message in (
+        (
+            not SECRET_KEY,
+            "SECRET_KEY is not set. Set it in the environment, or set DEBUG=1 for local use.",
+        ),
+        (
+            not DEBUG and not ALLOWED_HOSTS,
+            "ALLOWED_HOSTS is not set; it is required when DEBUG is off.",
+        ),
+    )
+    if missing
+]
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 # Absolute base for links in emails and feeds, which have no request to build them from.

@@ -2,5 +2,8 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from exomars_site.startup import refuse_unsafe_start
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "exomars_site.settings")
+refuse_unsafe_start()
 application = get_wsgi_application()
