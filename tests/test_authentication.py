@@ -9,15 +9,20 @@ time) ends it for the browser that holds its cookie.
 from __future__ import annotations
 
 import datetime
+import time
 
 import pytest
 from axes.models import AccessAttempt
 from django.conf import settings
+from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from agreements.middleware import REFRESHED_KEY
 from tests.conftest import PASSWORD
 
 HTMX = {"HX-Request": "true"}
@@ -250,13 +255,20 @@ def test_an_idle_session_expires(client, stakeholder):
     assert client.get(DASHBOARD)["Location"].startswith(SITE_LOGIN)
 
 
-def test_each_request_pushes_the_idle_timeout_back(client, stakeholder, settings):
+def age_session(key: str, *, last_refreshed: int, expires_in: datetime.timedelta) -> None:
+    """As if the session was last pushed back at `last_refreshed` and ends in `expires_in`."""
+    store = SessionStore(session_key=key)
+    store[REFRESHED_KEY] = last_refreshed
+    store.save()
+    Session.objects.filter(session_key=key).update(expire_date=timezone.now() + expires_in)
+
+
+def test_use_pushes_the_idle_timeout_back(client, stakeholder, settings):
     settings.SESSION_COOKIE_AGE = 10 * 60
     assert_logged_in(log_in(client, SITE_LOGIN, "stakeholder", PASSWORD))
     key = session_key(client)
-    Session.objects.filter(session_key=key).update(
-        expire_date=timezone.now() + datetime.timedelta(seconds=5)
-    )
+    a_while_ago = int(time.time()) - settings.SESSION_REFRESH_SECONDS
+    age_session(key, last_refreshed=a_while_ago, expires_in=datetime.timedelta(seconds=5))
 
     response = client.get(DASHBOARD)
 
@@ -264,6 +276,31 @@ def test_each_request_pushes_the_idle_timeout_back(client, stakeholder, settings
     expires = Session.objects.get(session_key=key).expire_date
     assert expires > timezone.now() + datetime.timedelta(minutes=9)
     assert response.cookies[settings.SESSION_COOKIE_NAME]["max-age"] == 600
+
+
+def test_reading_pages_does_not_write_the_session_each_time(client, stakeholder, settings):
+    assert_logged_in(log_in(client, SITE_LOGIN, "stakeholder", PASSWORD))
+    key = session_key(client)
+    age_session(key, last_refreshed=int(time.time()), expires_in=datetime.timedelta(hours=1))
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(DASHBOARD)
+
+    assert response.status_code == 200
+    session_sql = [query["sql"] for query in queries if "django_session" in query["sql"]]
+    assert [sql for sql in session_sql if not sql.startswith("SELECT")] == []
+    assert settings.SESSION_COOKIE_NAME not in response.cookies
+    expires = Session.objects.get(session_key=key).expire_date
+    assert expires < timezone.now() + datetime.timedelta(hours=1, seconds=1)
+
+
+def test_a_request_that_never_reads_the_session_does_not_touch_it(client, stakeholder):
+    assert_logged_in(log_in(client, SITE_LOGIN, "stakeholder", PASSWORD))
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("healthz")).status_code == 200
+
+    assert not [q for q in queries if "django_session" in q["sql"]]
 
 
 def test_the_idle_time_is_set_from_the_environment():
