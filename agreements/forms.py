@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -132,15 +133,33 @@ class ClauseFilterForm(ReaderQueryForm):
         return self.data.getlist("clause_status")
 
 
+class SubjectField(forms.ModelChoiceField):
+    """One agreement or topic, named by its slug in the URL.
+
+    Not a list to choose from: a record grows to thousands of topics, and a select of all of
+    them would be most of the page. The reader arrives with the slug from the record's own
+    page ("The whole history on the timeline"); the form shows it and a way to drop it.
+    Checking the slug costs one query, and only when one is given.
+    """
+
+    widget = forms.HiddenInput
+
+    def __init__(self, label: str, **kwargs):
+        super().__init__(queryset=None, label=label, required=False, to_field_name="slug")
+
+    def label_from_instance(self, obj) -> str:
+        return obj.title
+
+
 class TimelineFilterForm(ReaderQueryForm):
     """Which status changes the timeline shows.
 
-    The agreement and topic choices are the ones the reader may see, so asking for an
-    internal record's history gets the same answer as asking for one that does not exist.
+    The agreement and topic are looked up among the ones the reader may see, so asking for
+    an internal record's history gets the same answer as asking for one that does not exist.
     """
 
-    agreement = forms.ChoiceField(label=_("Agreement"), required=False)
-    topic = forms.ChoiceField(label=_("Topic"), required=False)
+    agreement = SubjectField(label=_("Agreement"))
+    topic = SubjectField(label=_("Topic"))
     kind = forms.ChoiceField(
         label=_("Kind of record"),
         required=False,
@@ -158,16 +177,22 @@ class TimelineFilterForm(ReaderQueryForm):
         "order": _("“Since” must not be after “until”."),
     }
 
-    def __init__(self, data: QueryDict | None, *, agreements, topics):
+    def __init__(self, data: QueryDict | None, *, agreements: QuerySet, topics: QuerySet):
         super().__init__(data)
-        self.fields["agreement"].choices = [("", _("All agreements"))] + [
-            (agreement.slug, agreement.title) for agreement in agreements
-        ]
-        self.fields["topic"].choices = [("", _("All topics"))] + [
-            (topic.slug, topic.title) for topic in topics
-        ]
+        self.fields["agreement"].queryset = agreements.only("pk", "slug", "title")
+        self.fields["topic"].queryset = topics.only("pk", "slug", "title")
         for name in ("since", "until"):
             self.fields[name].error_messages["invalid"] = self.error_messages["date"]
+
+    def subjects(self) -> list[tuple[forms.BoundField, object]]:
+        """The agreement or topic the timeline is narrowed to, with its field, to show."""
+        if not self.is_valid():
+            return []
+        return [
+            (self[name], self.cleaned_data[name])
+            for name in ("agreement", "topic")
+            if self.cleaned_data[name] is not None
+        ]
 
     def clean(self) -> dict:
         cleaned = super().clean()

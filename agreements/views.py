@@ -64,6 +64,8 @@ DASHBOARD_AGREEMENTS = 15
 DASHBOARD_TOPICS = 10
 DASHBOARD_PROGRAMMES = 10
 AGREEMENT_HISTORY = 30
+# "Load more" a thousand times over is not reading; beyond this, ask the filters instead.
+MAX_PAGE = 1000
 
 # A fragment and a whole page share a URL; caches must keep them apart. A boosted or
 # history-restore request also says HX-Request but wants the whole page.
@@ -102,6 +104,46 @@ def render_page(
 def paginate(request: HttpRequest, queryset: QuerySet, per_page: int) -> Page:
     # get_page: "abc" gives the first page, 999999 the last; never an error.
     return Paginator(queryset, per_page).get_page(request.GET.get("page"))
+
+
+class WindowPage:
+    """One page of a long list, without counting the list: "load more" needs only to know
+    whether there is a next page, which one more row tells.
+
+    Counting 200,000 status changes through the visibility rule took longer than showing
+    them. A page number that is not a number is the first page; one past the end is an
+    empty page (the template offers the way back to the newest).
+    """
+
+    def __init__(self, rows: list, number: int, per_page: int):
+        self.object_list = rows[:per_page]
+        self.number = number
+        self._has_next = len(rows) > per_page
+
+    @classmethod
+    def of(cls, queryset: QuerySet, number: str | None, per_page: int) -> WindowPage:
+        try:
+            page = max(int(number or 1), 1)
+        except (TypeError, ValueError):
+            page = 1
+        page = min(page, MAX_PAGE)
+        offset = (page - 1) * per_page
+        return cls(list(queryset[offset : offset + per_page + 1]), page, per_page)
+
+    def __iter__(self):
+        return iter(self.object_list)
+
+    def __len__(self) -> int:
+        return len(self.object_list)
+
+    def has_next(self) -> bool:
+        return self._has_next
+
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    def next_page_number(self) -> int:
+        return self.number + 1
 
 
 def per_row(related: QuerySet, link: str, aggregate, default, outer: str = "pk"):
@@ -383,9 +425,11 @@ def programme_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @reader_required
 def timeline(request: HttpRequest) -> HttpResponse:
     user = request.user
-    agreements = {a.slug: a for a in Agreement.objects.visible_to(user).only("slug", "title")}
-    topics = {t.slug: t for t in Topic.objects.visible_to(user).only("slug", "title")}
-    form = TimelineFilterForm(request.GET, agreements=agreements.values(), topics=topics.values())
+    form = TimelineFilterForm(
+        request.GET,
+        agreements=Agreement.objects.visible_to(user),
+        topics=Topic.objects.visible_to(user),
+    )
     # "Load more" swaps only its own button for the next page's rows and the next button.
     partial = "more" if request.htmx.target == "more" else "results"
     context = {"form": form, "page_obj": None}
@@ -394,16 +438,16 @@ def timeline(request: HttpRequest) -> HttpResponse:
     changes = StatusChange.objects.visible_to(user).with_subjects().newest_first()
     wanted = form.cleaned_data
     if wanted["agreement"]:
-        changes = changes.for_agreement(agreements[wanted["agreement"]])
+        changes = changes.for_agreement(wanted["agreement"])
     if wanted["topic"]:
-        changes = changes.filter(topic=topics[wanted["topic"]])
+        changes = changes.filter(topic=wanted["topic"])
     if wanted["kind"]:
         changes = changes.filter(kind=wanted["kind"])
     if wanted["since"]:
         changes = changes.filter(effective_on__gte=wanted["since"])
     if wanted["until"]:
         changes = changes.filter(effective_on__lte=wanted["until"])
-    context["page_obj"] = paginate(request, changes, TIMELINE_PAGE_SIZE)
+    context["page_obj"] = WindowPage.of(changes, request.GET.get("page"), TIMELINE_PAGE_SIZE)
     return render_page(request, "agreements/timeline.html", partial, context)
 
 

@@ -4,8 +4,11 @@ import datetime
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from agreements import services
+from agreements.models import StatusChange
 
 
 def notes_in(content: str) -> list[str]:
@@ -159,11 +162,44 @@ def test_without_javascript_load_more_is_a_page_of_its_own(thirty_changes, stake
     assert "Back to the newest changes" in content
 
 
-@pytest.mark.parametrize(("page", "first"), [("abc", "step 30"), ("999999", "step 05")])
-def test_odd_page_numbers_are_not_errors(thirty_changes, stakeholder, login, page, first):
+@pytest.mark.parametrize("page", ["abc", "-3", "0", ""])
+def test_odd_page_numbers_are_the_first_page(thirty_changes, stakeholder, login, page):
     response = login(stakeholder).get(f"/timeline/?kind=clause&page={page}")
     assert response.status_code == 200
-    assert notes_in(response.content.decode())[0] == first
+    assert notes_in(response.content.decode())[0] == "step 30"
+
+
+@pytest.mark.parametrize("page", ["3", "999999", "9" * 40])
+def test_a_page_past_the_end_is_empty_with_the_way_back(thirty_changes, stakeholder, login, page):
+    content = login(stakeholder).get(f"/timeline/?kind=clause&page={page}").content.decode()
+    assert notes_in(content) == []
+    assert "No more changes." in content
+    assert "Back to the newest changes" in content
+
+
+def test_the_timeline_is_not_counted(thirty_changes, stakeholder, login):
+    """Counting the history through the visibility rule cost more than showing a page."""
+    client = login(stakeholder)
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/timeline/?kind=clause")
+    assert not [query for query in queries if "COUNT(" in query["sql"].upper()]
+
+
+def test_a_narrowed_timeline_names_its_subject_and_the_way_out(changes, stakeholder, login):
+    content = login(stakeholder).get("/timeline/?agreement=exomars-cooperation&kind=clause")
+    content = content.content.decode()
+    subject = re.search(r'<p class="subject">.*?</p>', content, re.S).group(0)
+    assert 'href="/agreements/exomars-cooperation/"' in subject
+    assert 'href="/timeline/?kind=clause"' in subject  # the whole timeline, kind kept
+    assert 'type="hidden" name="agreement" value="exomars-cooperation"' in content
+
+
+def test_the_timeline_does_not_list_every_agreement_and_topic(changes, stakeholder, login):
+    content = login(stakeholder).get("/timeline/").content.decode()
+    form = re.search(r'<form class="filters".*?</form>', content, re.S).group(0)
+    # The one select is the kind of record's.
+    assert re.findall(r'<option value="([^"]*)"', form) == ["", *StatusChange.Kind.values]
+    assert '<p class="subject">' not in form
 
 
 def test_a_filter_change_by_htmx_gets_the_results_fragment(changes, stakeholder, login):
@@ -183,7 +219,7 @@ def test_a_boosted_request_gets_the_whole_page(changes, stakeholder, login):
 
 def test_the_filters_are_labelled_and_pushed_to_the_url(changes, stakeholder, login):
     content = login(stakeholder).get("/timeline/").content.decode()
-    for name in ("agreement", "topic", "kind", "since", "until"):
+    for name in ("kind", "since", "until"):
         assert f'<label for="id_{name}">' in content
     form = re.search(r'<form class="filters"[^>]*>', content, re.S).group(0)
     assert 'hx-push-url="true"' in form and 'hx-target="#results"' in form
