@@ -1,12 +1,15 @@
 """Search across agreements, clauses, topics, statements and sources."""
 
 import datetime
+import importlib
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from agreements import search
 from agreements.models import Clause, Source, Statement, Visibility
+
+index_migration = importlib.import_module("agreements.migrations.0006_search_indexes")
 
 postgresql_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="full-text search is PostgreSQL's"
@@ -166,3 +169,61 @@ def test_the_fallback_marks_every_word_case_insensitively():
     assert (
         str(excerpt) == "<mark>Proton</mark> launchers &lt;i&gt;for&lt;/i&gt; <mark>PROTON</mark>"
     )
+
+
+def test_the_search_indexes_cover_what_search_searches():
+    """Migration 0006 copies the fields; an index over other fields would go unused."""
+    indexed = {
+        search.MODELS[searchable.kind]._meta.model_name: searchable.own_fields
+        for searchable in search.SEARCHABLE
+    }
+    assert indexed == index_migration.INDEXED_FIELDS
+    assert search.search_config() == index_migration.CONFIG
+
+
+@pytest.mark.parametrize("searchable", search.SEARCHABLE, ids=lambda searchable: searchable.kind)
+def test_joined_fields_come_after_the_own_fields(searchable):
+    """Statements rely on it: the own fields' word positions are those of the index."""
+    assert searchable.fields == searchable.own_fields + searchable.joined_fields
+
+
+def plan_without_seq_scans(queryset) -> str:
+    """The plan when reading every row is not an option: only an index can find matches."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        return queryset.explain()
+
+
+@postgresql_only
+@pytest.mark.parametrize("searchable", search.SEARCHABLE, ids=lambda searchable: searchable.kind)
+def test_each_kind_s_search_can_use_its_index(record, stakeholder, searchable):
+    model_name = search.MODELS[searchable.kind]._meta.model_name
+    queryset = search.full_text_queryset(stakeholder, searchable, "launch")
+    assert index_migration.index_name(model_name) in plan_without_seq_scans(queryset)
+
+
+@postgresql_only
+def test_a_statement_matches_its_summary_and_speaker_together(record, stakeholder, login):
+    client = login(stakeholder)
+
+    def statements_found(query: str) -> bool:
+        return "<h2>Statements" in client.get("/search/", {"q": query}).content.decode()
+
+    assert statements_found("nordlund")
+    assert statements_found("nordlund signatures")
+    assert statements_found('"signatures frederic"')
+    assert not statements_found("signatures -nordlund")
+    assert not statements_found("nordlund -signatures")
+    assert not statements_found("nordlund launchers")
+
+
+@postgresql_only
+def test_only_the_latest_edited_matches_are_ranked(record, stakeholder, monkeypatch):
+    monkeypatch.setattr(search, "RANKED_MATCHES", 1)
+    clauses = search.SEARCHABLE[1]
+    assert clauses.kind == "clauses"
+    record.second_clause.title = "Orbiter instruments and launchers"
+    record.second_clause.save()
+    found = list(search.full_text_queryset(stakeholder, clauses, "launchers"))
+    assert found == [record.second_clause]
