@@ -1161,3 +1161,23 @@ class DigestItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.delivery} · {self.change_id or self.statement_id}"
+
+
+class RecordVersion(models.Model):
+    """The record's version: one row whose number goes up in every transaction that changes
+    the record, so that cached pages know they are out of date (agreements/record_cache.py).
+
+    Written only by database triggers on the record's tables (migration 0007), never by the
+    app: a writer the app does not know about (a bulk insert, a shell, raw SQL) bumps it too.
+    """
+
+    SINGLETON = 1
+
+    number = models.BigIntegerField(_("number"), default=0)
+
+    class Meta:
+        verbose_name = _("record version")
+        verbose_name_plural = _("record versions")
+
+    def __str__(self) -> str:
+        return str(self.number)

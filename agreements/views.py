@@ -101,6 +101,12 @@ def render_page(
     return render(request, template_for(request, template, partial), context, status=status)
 
 
+def lazy(compute: Callable[[], object]) -> SimpleLazyObject:
+    """A value worked out only if the template uses it: a page part served from the cache
+    (agreements/record_cache.py) costs no query."""
+    return SimpleLazyObject(compute)
+
+
 def paginate(request: HttpRequest, queryset: QuerySet, per_page: int) -> Page:
     # get_page: "abc" gives the first page, 999999 the last; never an error.
     return Paginator(queryset, per_page).get_page(request.GET.get("page"))
@@ -241,43 +247,52 @@ def filtered_list(queryset: QuerySet, form: ListFilterForm, status_class) -> Que
 @reader_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     user = request.user
-    agreements = list(
-        Agreement.objects.visible_to(user)
-        .annotate(**clause_counts(user))
-        .order_by("-updated_at", "title")[: DASHBOARD_AGREEMENTS + 1]
-    )
-    topics = list(
-        Topic.objects.visible_to(user).order_by("-updated_at", "title")[: DASHBOARD_TOPICS + 1]
-    )
-    programmes = list(
-        Programme.objects.visible_to(user)
-        .annotate(**funding_columns(user))
-        .order_by("-updated_at", "name")[: DASHBOARD_PROGRAMMES + 1]
-    )
-    milestones = Milestone.objects.visible_to(user).select_related(
-        "agreement", "topic", "programme"
-    )
-    upcoming = list(milestones.upcoming()[:DASHBOARD_MILESTONES])
-    # A negotiation between rounds has nothing ahead on record; show where it last stood.
-    past_milestones = [] if upcoming else list(milestones.past()[:DASHBOARD_MILESTONES])
-    milestones = upcoming
+
+    def agreements() -> list[Agreement]:
+        rows = list(
+            Agreement.objects.visible_to(user)
+            .annotate(**clause_counts(user))
+            .order_by("-updated_at", "title")[: DASHBOARD_AGREEMENTS + 1]
+        )
+        return [with_clause_counts(agreement) for agreement in rows]
+
+    def programmes() -> list[tuple[Programme, FundingBreakdown]]:
+        rows = (
+            Programme.objects.visible_to(user)
+            .annotate(**funding_columns(user))
+            .order_by("-updated_at", "name")[: DASHBOARD_PROGRAMMES + 1]
+        )
+        return [(programme, funding_from_columns(programme, programme)) for programme in rows]
+
+    def topics() -> list[Topic]:
+        return list(
+            Topic.objects.visible_to(user).order_by("-updated_at", "title")[: DASHBOARD_TOPICS + 1]
+        )
+
+    def milestones():
+        return Milestone.objects.visible_to(user).select_related("agreement", "topic", "programme")
+
+    upcoming = lazy(lambda: list(milestones().upcoming()[:DASHBOARD_MILESTONES]))
     context = {
-        "agreements": [
-            with_clause_counts(agreement) for agreement in agreements[:DASHBOARD_AGREEMENTS]
-        ],
-        "more_agreements": len(agreements) > DASHBOARD_AGREEMENTS,
-        "funding": [
-            (programme, funding_from_columns(programme, programme))
-            for programme in programmes[:DASHBOARD_PROGRAMMES]
-        ],
-        "more_programmes": len(programmes) > DASHBOARD_PROGRAMMES,
-        "topics": topics[:DASHBOARD_TOPICS],
-        "more_topics": len(topics) > DASHBOARD_TOPICS,
-        "milestones": milestones,
-        "past_milestones": past_milestones,
-        "changes": StatusChange.objects.visible_to(user)
-        .with_subjects()
-        .newest_first()[:DASHBOARD_CHANGES],
+        # One row more than shown says whether to link to the whole list.
+        "agreements": lazy(agreements),
+        "agreements_shown": DASHBOARD_AGREEMENTS,
+        "funding": lazy(programmes),
+        "programmes_shown": DASHBOARD_PROGRAMMES,
+        "topics": lazy(topics),
+        "topics_shown": DASHBOARD_TOPICS,
+        "milestones": upcoming,
+        # A negotiation between rounds has nothing ahead on record; show where it last stood.
+        "past_milestones": lazy(
+            lambda: [] if upcoming else list(milestones().past()[:DASHBOARD_MILESTONES])
+        ),
+        "changes": lazy(
+            lambda: (
+                StatusChange.objects.visible_to(user)
+                .with_subjects()
+                .newest_first()[:DASHBOARD_CHANGES]
+            )
+        ),
         "clause_statuses": Clause.Status.choices,
     }
     return render_page(request, "agreements/dashboard.html", "changes", context)
@@ -288,13 +303,17 @@ def _list_page(request: HttpRequest, model, template: str, relation: str) -> Htt
     context = {"form": form, "page_obj": None}
     if not form.is_valid():
         return render_page(request, template, "results", context, status=400)
-    rows = model.objects.visible_to(request.user).annotate(
-        party_names=party_names(request.user, relation)
-    )
-    if model is Agreement:
-        clauses = Clause.objects.visible_to(request.user)
-        rows = rows.annotate(clause_count=per_row(clauses, "agreement", Count("pk"), 0))
-    context["page_obj"] = paginate(request, filtered_list(rows, form, model.Status), LIST_PAGE_SIZE)
+
+    def page() -> Page:
+        rows = model.objects.visible_to(request.user).annotate(
+            party_names=party_names(request.user, relation)
+        )
+        if model is Agreement:
+            clauses = Clause.objects.visible_to(request.user)
+            rows = rows.annotate(clause_count=per_row(clauses, "agreement", Count("pk"), 0))
+        return paginate(request, filtered_list(rows, form, model.Status), LIST_PAGE_SIZE)
+
+    context["page_obj"] = lazy(page)
     return render_page(request, template, "results", context)
 
 
@@ -310,47 +329,66 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
 @reader_required
 def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
     user = request.user
-    agreement = get_object_or_404(
-        Agreement.objects.visible_to(user)
-        .select_related("programme")
-        .annotate(
-            party_names=party_names(user, "agreements"),
-            **clause_counts(user),
-            **funding_columns(user, outer="programme"),
-        ),
-        slug=slug,
-    )
-    with_clause_counts(agreement)
+    visible = Agreement.objects.visible_to(user)
+    # Found or 404 at once; the totals only when the cached page is out of date.
+    found = get_object_or_404(visible.only("pk", "slug", "title"), slug=slug)
+
+    def agreement() -> Agreement:
+        return with_clause_counts(
+            visible.select_related("programme")
+            .annotate(
+                party_names=party_names(user, "agreements"),
+                **clause_counts(user),
+                **funding_columns(user, outer="programme"),
+            )
+            .get(pk=found.pk)
+        )
+
+    def programme() -> Programme | None:
+        shown = details.programme
+        if shown is not None and shown.is_internal and not user.is_staff:
+            return None
+        return shown
+
     form = ClauseFilterForm(request.GET, statuses=Clause.Status.choices)
     form.is_valid()  # cannot fail: unknown statuses are dropped with a notice
-    clauses = Clause.objects.visible_to(user).filter(agreement=agreement)
-    if form.cleaned_data["clause_status"]:
-        clauses = clauses.filter(status__in=form.cleaned_data["clause_status"])
-    programme = agreement.programme
-    if programme is not None and programme.is_internal and not user.is_staff:
-        programme = None
-    # Lazy: the clauses fragment htmx asks for does not show the history.
-    latest_changes = SimpleLazyObject(
+
+    def clauses() -> QuerySet:
+        shown = Clause.objects.visible_to(user).filter(agreement=found)
+        if form.cleaned_data["clause_status"]:
+            shown = shown.filter(status__in=form.cleaned_data["clause_status"])
+        return shown.select_related("obligated_party")
+
+    details = lazy(agreement)
+    shown_programme = lazy(programme)
+    latest_changes = lazy(
         lambda: list(
             StatusChange.objects.visible_to(user)
-            .for_agreement(agreement)
+            .for_agreement(found)
             .with_subjects()
             .newest_first()[: AGREEMENT_HISTORY + 1]
         )
     )
     context = {
-        "agreement": agreement,
+        "title": found.title,
+        "agreement": details,
         "form": form,
-        "clauses": clauses.select_related("obligated_party"),
-        "programme": programme,
-        "funding": funding_from_columns(programme, agreement) if programme else None,
-        "milestones": Milestone.objects.visible_to(user).filter(agreement=agreement),
-        "statements": Statement.objects.visible_to(user)
-        .filter(agreement=agreement)
-        .select_related("person__party", "source"),
+        "clauses": lazy(clauses),
+        "programme": shown_programme,
+        "funding": lazy(
+            lambda: funding_from_columns(shown_programme, details) if shown_programme else None
+        ),
+        "milestones": lazy(lambda: Milestone.objects.visible_to(user).filter(agreement=found)),
+        "statements": lazy(
+            lambda: (
+                Statement.objects.visible_to(user)
+                .filter(agreement=found)
+                .select_related("person__party", "source")
+            )
+        ),
         # The latest lines; the timeline, filtered to this agreement, has them all.
-        "changes": SimpleLazyObject(lambda: latest_changes[:AGREEMENT_HISTORY]),
-        "more_changes": SimpleLazyObject(lambda: len(latest_changes) > AGREEMENT_HISTORY),
+        "changes": lazy(lambda: latest_changes[:AGREEMENT_HISTORY]),
+        "more_changes": lazy(lambda: len(latest_changes) > AGREEMENT_HISTORY),
     }
     return render_page(request, "agreements/agreement_detail.html", "clauses", context)
 
@@ -365,10 +403,14 @@ def clause_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     context = {
         "clause": clause,
-        "changes": StatusChange.objects.visible_to(user)
-        .filter(clause=clause)
-        .with_subjects()
-        .newest_first(),
+        "changes": lazy(
+            lambda: (
+                StatusChange.objects.visible_to(user)
+                .filter(clause=clause)
+                .with_subjects()
+                .newest_first()
+            )
+        ),
     }
     return render_page(request, "agreements/clause_detail.html", "history", context)
 
@@ -385,20 +427,29 @@ def topic_list(request: HttpRequest) -> HttpResponse:
 @reader_required
 def topic_detail(request: HttpRequest, slug: str) -> HttpResponse:
     user = request.user
-    topic = get_object_or_404(
-        Topic.objects.visible_to(user).annotate(party_names=party_names(user, "topics")),
-        slug=slug,
-    )
+    visible = Topic.objects.visible_to(user)
+    found = get_object_or_404(visible.only("pk", "slug", "title"), slug=slug)
     context = {
-        "topic": topic,
-        "milestones": Milestone.objects.visible_to(user).filter(topic=topic),
-        "statements": Statement.objects.visible_to(user)
-        .filter(topic=topic)
-        .select_related("person__party", "source"),
-        "changes": StatusChange.objects.visible_to(user)
-        .filter(topic=topic)
-        .with_subjects()
-        .newest_first(),
+        "title": found.title,
+        "topic": lazy(
+            lambda: visible.annotate(party_names=party_names(user, "topics")).get(pk=found.pk)
+        ),
+        "milestones": lazy(lambda: Milestone.objects.visible_to(user).filter(topic=found)),
+        "statements": lazy(
+            lambda: (
+                Statement.objects.visible_to(user)
+                .filter(topic=found)
+                .select_related("person__party", "source")
+            )
+        ),
+        "changes": lazy(
+            lambda: (
+                StatusChange.objects.visible_to(user)
+                .filter(topic=found)
+                .with_subjects()
+                .newest_first()
+            )
+        ),
     }
     return render_page(request, "agreements/topic_detail.html", "history", context)
 
@@ -411,11 +462,15 @@ def programme_detail(request: HttpRequest, slug: str) -> HttpResponse:
     programme = get_object_or_404(Programme.objects.visible_to(user), slug=slug)
     context = {
         "programme": programme,
-        "funding": programme.funding(user),
-        "sources": FundingSource.objects.visible_to(user)
-        .filter(programme=programme)
-        .select_related("contributor", "source"),
-        "agreements": Agreement.objects.visible_to(user).filter(programme=programme),
+        "funding": lazy(lambda: programme.funding(user)),
+        "sources": lazy(
+            lambda: (
+                FundingSource.objects.visible_to(user)
+                .filter(programme=programme)
+                .select_related("contributor", "source")
+            )
+        ),
+        "agreements": lazy(lambda: Agreement.objects.visible_to(user).filter(programme=programme)),
     }
     return render_page(request, "agreements/programme_detail.html", "funding", context)
 
@@ -435,19 +490,23 @@ def timeline(request: HttpRequest) -> HttpResponse:
     context = {"form": form, "page_obj": None}
     if not form.is_valid():
         return render_page(request, "agreements/timeline.html", partial, context, status=400)
-    changes = StatusChange.objects.visible_to(user).with_subjects().newest_first()
     wanted = form.cleaned_data
-    if wanted["agreement"]:
-        changes = changes.for_agreement(wanted["agreement"])
-    if wanted["topic"]:
-        changes = changes.filter(topic=wanted["topic"])
-    if wanted["kind"]:
-        changes = changes.filter(kind=wanted["kind"])
-    if wanted["since"]:
-        changes = changes.filter(effective_on__gte=wanted["since"])
-    if wanted["until"]:
-        changes = changes.filter(effective_on__lte=wanted["until"])
-    context["page_obj"] = WindowPage.of(changes, request.GET.get("page"), TIMELINE_PAGE_SIZE)
+
+    def page() -> WindowPage:
+        changes = StatusChange.objects.visible_to(user).with_subjects().newest_first()
+        if wanted["agreement"]:
+            changes = changes.for_agreement(wanted["agreement"])
+        if wanted["topic"]:
+            changes = changes.filter(topic=wanted["topic"])
+        if wanted["kind"]:
+            changes = changes.filter(kind=wanted["kind"])
+        if wanted["since"]:
+            changes = changes.filter(effective_on__gte=wanted["since"])
+        if wanted["until"]:
+            changes = changes.filter(effective_on__lte=wanted["until"])
+        return WindowPage.of(changes, request.GET.get("page"), TIMELINE_PAGE_SIZE)
+
+    context["page_obj"] = lazy(page)
     return render_page(request, "agreements/timeline.html", partial, context)
 
 
@@ -459,9 +518,9 @@ def search(request: HttpRequest) -> HttpResponse:
     context = {"form": form, "sections": [], "query": ""}
     if not form.is_valid():
         return render_page(request, "agreements/search.html", "results", context, status=400)
-    context["query"] = form.cleaned_data["q"]
-    context["sections"] = record_search.search(request.user, context["query"])
-    context["found"] = any(section.hits for section in context["sections"])
+    query = context["query"] = form.cleaned_data["q"]
+    sections = context["sections"] = lazy(lambda: record_search.search(request.user, query))
+    context["found"] = lazy(lambda: any(section.hits for section in sections))
     return render_page(request, "agreements/search.html", "results", context)
 
 

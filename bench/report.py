@@ -87,6 +87,7 @@ def build(
             "status": seen.get("http_status"),
             "in_process_status": seen["status"],
             "queries": seen["queries"],
+            "queries_cold": seen.get("queries_cold"),
             "bytes": seen["bytes"],
             "whole_document": seen["whole_document"],
             "rps": rps,
@@ -106,7 +107,9 @@ def build(
             f"p95 <= {P95_MS} ms": False if slow else _at_most(entry["p95_ms"], P95_MS),
             f"rps >= {ADMIN_RATIO}x admin": _at_least(entry["ratio_admin"], ADMIN_RATIO),
             f"rps >= {FLOOR_RATIO}x floor": _at_least(entry["ratio_floor"], FLOOR_RATIO),
-            f"queries <= {MAX_QUERIES}": _at_most(entry["queries"], MAX_QUERIES),
+            f"queries <= {MAX_QUERIES}": _at_most(
+                max(entry["queries"], entry["queries_cold"] or 0), MAX_QUERIES
+            ),
         }
         if target.page_key:
             entry["targets"]["fragment <= 1/3 of page"] = _at_most(
@@ -121,6 +124,7 @@ def build(
         "sizes": dataclasses.asdict(sizes),
         "machine": machine(),
         "server": {
+            "page_cache": not args.no_page_cache,
             "workers": args.workers,
             "worker_class": args.worker_class,
             "threads": args.threads,
@@ -201,6 +205,8 @@ def comparable(results: dict, previous: dict | None) -> bool:
         and previous.get("quick") == results["quick"]
         and previous.get("sizes") == results["sizes"]
         and previous.get("headline_concurrency") == results["headline_concurrency"]
+        # A run from before the page cache existed counts as one with it on.
+        and previous.get("server", {}).get("page_cache", True) == results["server"]["page_cache"]
     )
 
 
@@ -219,7 +225,14 @@ def render(results: dict, previous: dict | None) -> str:
         f"{results['server']['worker_class']} workers · wrk {results['load']['duration_s']:g} s "
         f"per URL at {', '.join(map(str, results['load']['concurrency']))} connections · "
         f"{results['elapsed_s'] / 60:.1f} min in all. wrk, gunicorn and PostgreSQL share "
-        "the machine.",
+        "the machine. "
+        + (
+            "Page cache on: wrk repeats each URL, so after the first request a page is "
+            "served from its cached parts, as readers get it between changes."
+            if results["server"].get("page_cache", True)
+            else "Page cache off (--no-page-cache): every request renders the page, as right "
+            "after a change to the record."
+        ),
         "",
         "Record: "
         + ", ".join(f"{count:,} {name.replace('_', ' ')}" for name, count in sizes.items()),
@@ -249,7 +262,7 @@ def render(results: dict, previous: dict | None) -> str:
     header += ["p50 ms", "p95 ms", "p99 ms"]
     for c in others:
         header += [f"rps c={c}", f"p95 ms c={c}"]
-    header += ["x floor", "x admin", "queries", "bytes", "targets"]
+    header += ["x floor", "x admin", "queries warm / cold", "bytes", "targets"]
     lines += _table_header(header)
     for key, page in results["pages"].items():
         size = _number(page["bytes"])
@@ -269,7 +282,7 @@ def render(results: dict, previous: dict | None) -> str:
         row += [
             _number(page["ratio_floor"], 3),
             _number(page["ratio_admin"], 2),
-            _number(page["queries"]),
+            f"{_number(page['queries'])} / {_number(page.get('queries_cold'))}",
             size,
             _verdict(page["targets"]),
         ]
@@ -303,8 +316,9 @@ def render(results: dict, previous: dict | None) -> str:
         "## Targets",
         "",
         f"At c={headline}: p95 ≤ {P95_MS} ms; ≥ {ADMIN_RATIO}x the admin clause list's rps; "
-        f"≥ {FLOOR_RATIO}x the floor's rps; ≤ {MAX_QUERIES} SQL queries (in-process, after "
-        "one warm-up request, session queries included); an htmx fragment ≤ 1/3 of its "
+        f"≥ {FLOOR_RATIO}x the floor's rps; ≤ {MAX_QUERIES} SQL queries (in-process, session "
+        "queries included; warm: after one request to fill the page cache; cold: with the "
+        "cache emptied, as after a change to the record); an htmx fragment ≤ 1/3 of its "
         f"page's bytes; each worker < {WORKER_RSS_MB} MB. Reported, not asserted: find "
         'causes with `python -m bench --profile "PATH"`.',
         "",

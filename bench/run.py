@@ -1,7 +1,7 @@
 """`make bench`: the tracker at 100 times the demo, served as production serves it, under load.
 
     python -m bench [--quick] [--seed N] [--duration S] [--results-dir DIR]
-    python -m bench --profile "/agreements/{agreement}/" [--profile-runs N]
+    python -m bench --profile "/agreements/{agreement}/" [--profile-runs N] [--cold]
 
 Steps: create a database of its own on the PostgreSQL server that DATABASE_URL names
 (`tracker_bench_<pid>`; the database DATABASE_URL names is never opened), migrate it,
@@ -79,7 +79,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         '"{clause}", "{topic}", "{programme}" name the benched records; end with " [htmx]" '
         "for the fragment",
     )
+    parser.add_argument(
+        "--no-page-cache",
+        action="store_true",
+        help="serve with the page cache off (PAGE_CACHE_SECONDS=0): every request renders, "
+        "as right after a change to the record",
+    )
+    parser.add_argument(
+        "--no-digests", action="store_true", help="skip bench/digests.py (minutes at full size)"
+    )
     parser.add_argument("--profile-runs", type=int, default=50, help="requests to profile (50)")
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="with --profile: empty the page cache before each request (what a change costs)",
+    )
     args = parser.parse_args(argv)
     if args.duration is None:
         args.duration = 2.0 if args.quick else 10.0
@@ -157,9 +171,10 @@ def drop_database(url: str, name: str) -> None:
 # Django in this process -------------------------------------------------------------------------
 
 
-def configure(database_url: str, static_root: str) -> dict[str, str]:
+def configure(database_url: str, static_root: str, page_cache: bool = True) -> dict[str, str]:
     """The production settings on the bench database; the same for gunicorn and for us."""
     environment = {
+        "PAGE_CACHE_SECONDS": os.environ.get("PAGE_CACHE_SECONDS", "600") if page_cache else "0",
         "DJANGO_SETTINGS_MODULE": "bench.settings",
         "DATABASE_URL": database_url,
         "DEBUG": "0",
@@ -208,8 +223,10 @@ def page_exists(path: str) -> bool:
     return True
 
 
-def in_process(target: Target, cookie: str, *, runs: int = 1) -> dict:
-    """Status, SQL queries and body size of one request, after one to warm up."""
+def in_process(target: Target, cookie: str) -> dict:
+    """Status, SQL queries and body size of one request after one to warm up, and the SQL
+    queries of the same request with the page cache empty (record_cache.py)."""
+    from django.core.cache import cache
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -220,18 +237,23 @@ def in_process(target: Target, cookie: str, *, runs: int = 1) -> dict:
     client.get(target.path, headers=target.headers)
     with CaptureQueriesContext(connection) as queries:
         response = client.get(target.path, headers=target.headers)
+    cache.clear()
+    with CaptureQueriesContext(connection) as cold_queries:
+        client.get(target.path, headers=target.headers)
     return {
         "status": response.status_code,
         "queries": len(queries),
+        "queries_cold": len(cold_queries),
         "bytes": len(response.content),
         "whole_document": b"<html" in response.content,
     }
 
 
-def profile(target: Target, cookie: str, runs: int) -> None:
+def profile(target: Target, cookie: str, runs: int, cold: bool = False) -> None:
     import cProfile
     import pstats
 
+    from django.core.cache import cache
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -241,6 +263,8 @@ def profile(target: Target, cookie: str, runs: int) -> None:
     client.cookies[name] = value
     headers = target.headers
     client.get(target.path, headers=headers)
+    if cold:
+        cache.clear()
     with CaptureQueriesContext(connection) as queries:
         first = client.get(target.path, headers=headers)
     print(
@@ -254,10 +278,13 @@ def profile(target: Target, cookie: str, runs: int) -> None:
     started = time.perf_counter()
     profiler.enable()
     for _ in range(runs):
+        if cold:
+            cache.clear()
         client.get(target.path, headers=headers)
     profiler.disable()
     elapsed = time.perf_counter() - started
-    print(f"{target.key}: {elapsed / runs * 1000:.1f} ms per request under the profiler")
+    state = "cache emptied before each" if cold else "page cache warm"
+    print(f"{target.key}: {elapsed / runs * 1000:.1f} ms per request under the profiler ({state})")
     stats = pstats.Stats(profiler, stream=sys.stdout).strip_dirs()
     print("\n== by cumulative time")
     stats.sort_stats("cumulative").print_stats(30)
@@ -462,7 +489,9 @@ def run(args, server: str, name: str, cleanup: Cleanup) -> int:
     cleanup.add("remove temporary files", workspace.cleanup)
     static_root = Path(workspace.name) / "static"
     user_environment = dict(os.environ)
-    environment = configure(with_database(server, name), str(static_root))
+    environment = configure(
+        with_database(server, name), str(static_root), page_cache=not args.no_page_cache
+    )
 
     from django.conf import settings
     from django.contrib.staticfiles.storage import staticfiles_storage
@@ -497,7 +526,7 @@ def run(args, server: str, name: str, cleanup: Cleanup) -> int:
         known = {target.key: target for target in targets(places)}
         path = key.removesuffix(HTMX_SUFFIX)
         target = known.get(key) or Target(key=key, path=path, htmx=key != path)
-        profile(target, stakeholder_cookies[0], args.profile_runs)
+        profile(target, stakeholder_cookies[0], args.profile_runs, cold=args.cold)
         return 0
 
     pages = [target for target in targets(places) if page_exists(target.path)]
@@ -534,7 +563,10 @@ def run(args, server: str, name: str, cleanup: Cleanup) -> int:
     load_figures = drive_all(args, base, references, pages, stakeholder_cookies, measured)
     memory = worker_memory(process.pid)
     stop_gunicorn(process)
-    digests = digest_figures(args.quick, {**user_environment, "DATABASE_URL": server})
+    if args.no_digests:
+        digests = "not run (--no-digests)"
+    else:
+        digests = digest_figures(args.quick, {**user_environment, "DATABASE_URL": server})
 
     results = report.build(
         args=args,

@@ -115,6 +115,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "agreements.record_cache.context",
             ],
         },
     },
@@ -151,6 +152,17 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
+
+# Rendered parts of the reader pages, each worker's own, keyed by the record's version
+# (agreements/record_cache.py): nothing to run beside the app, and no entry outlives a change.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "reader-pages",
+        "TIMEOUT": env_int("PAGE_CACHE_SECONDS", 600),
+        "OPTIONS": {"MAX_ENTRIES": env_int("PAGE_CACHE_ENTRIES", 300)},
+    }
+}
 
 # Sessions live in the database so that any web process can serve any request.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"

@@ -11,8 +11,10 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.core.cache import cache
+from django.db import connection
 
-from agreements import services
+from agreements import record_cache, services
 from agreements.models import (
     Agreement,
     Clause,
@@ -41,6 +43,27 @@ def make_user(username: str, *, group: str | None = None, staff: bool = False, *
             ensure_roles()
         user.groups.add(Group.objects.get(name=group))
     return user
+
+
+@pytest.fixture(autouse=True)
+def fresh_page_cache(request) -> None:
+    """Each test starts with no cached page part, and sees the record's version move at once.
+
+    A test runs in one transaction that is never committed; the version triggers, deferred
+    to commit in production, are made immediate for it, or a test that reads a page, changes
+    the record and reads it again would get the first answer back.
+    """
+    cache.clear()
+    marker = request.node.get_closest_marker("django_db")
+    transactional = "transactional_db" in request.fixturenames or (
+        marker is not None and marker.kwargs.get("transaction", False)
+    )
+    wants_db = "db" in request.fixturenames or marker is not None
+    if wants_db and not transactional:
+        request.getfixturevalue("db")
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(f"SET CONSTRAINTS {record_cache.TRIGGER} IMMEDIATE")
 
 
 @pytest.fixture(autouse=True)
