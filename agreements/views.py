@@ -107,6 +107,20 @@ def lazy(compute: Callable[[], object]) -> SimpleLazyObject:
     return SimpleLazyObject(compute)
 
 
+def milestones_and_statements(user, **subject) -> dict[str, SimpleLazyObject]:
+    """The milestones and statements of an agreement or topic (`agreement=` or `topic=`)."""
+    return {
+        "milestones": lazy(lambda: Milestone.objects.visible_to(user).filter(**subject)),
+        "statements": lazy(
+            lambda: (
+                Statement.objects.visible_to(user)
+                .filter(**subject)
+                .select_related("person__party", "source")
+            )
+        ),
+    }
+
+
 def paginate(request: HttpRequest, queryset: QuerySet, per_page: int) -> Page:
     # get_page: "abc" gives the first page, 999999 the last; never an error.
     return Paginator(queryset, per_page).get_page(request.GET.get("page"))
@@ -378,14 +392,7 @@ def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "funding": lazy(
             lambda: funding_from_columns(shown_programme, details) if shown_programme else None
         ),
-        "milestones": lazy(lambda: Milestone.objects.visible_to(user).filter(agreement=found)),
-        "statements": lazy(
-            lambda: (
-                Statement.objects.visible_to(user)
-                .filter(agreement=found)
-                .select_related("person__party", "source")
-            )
-        ),
+        **milestones_and_statements(user, agreement=found),
         # The latest lines; the timeline, filtered to this agreement, has them all.
         "changes": lazy(lambda: latest_changes[:AGREEMENT_HISTORY]),
         "more_changes": lazy(lambda: len(latest_changes) > AGREEMENT_HISTORY),
@@ -434,14 +441,7 @@ def topic_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "topic": lazy(
             lambda: visible.annotate(party_names=party_names(user, "topics")).get(pk=found.pk)
         ),
-        "milestones": lazy(lambda: Milestone.objects.visible_to(user).filter(topic=found)),
-        "statements": lazy(
-            lambda: (
-                Statement.objects.visible_to(user)
-                .filter(topic=found)
-                .select_related("person__party", "source")
-            )
-        ),
+        **milestones_and_statements(user, topic=found),
         "changes": lazy(
             lambda: (
                 StatusChange.objects.visible_to(user)

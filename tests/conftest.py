@@ -50,8 +50,9 @@ def fresh_page_cache(request) -> None:
     """Each test starts with no cached page part, and sees the record's version move at once.
 
     A test runs in one transaction that is never committed; the version triggers, deferred
-    to commit in production, are made immediate for it, or a test that reads a page, changes
-    the record and reads it again would get the first answer back.
+    to commit and counting once per transaction in production, are made to count every
+    change at once, or a test that reads a page, changes the record and reads it again
+    would get the first answer back.
     """
     cache.clear()
     marker = request.node.get_closest_marker("django_db")
@@ -64,6 +65,7 @@ def fresh_page_cache(request) -> None:
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute(f"SET CONSTRAINTS {record_cache.TRIGGER} IMMEDIATE")
+                cursor.execute("SET LOCAL agreements.bump_each_change = 'on'")
 
 
 @pytest.fixture(autouse=True)
