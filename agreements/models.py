@@ -53,16 +53,19 @@ def can_read(user) -> bool:
         return True
     cached = getattr(user, "_can_read", None)
     if cached is None:
-        from django.contrib.auth.models import Permission
-
-        app_label, codename = READER_PERMISSION.split(".")
-        cached = (
-            Permission.objects.filter(content_type__app_label=app_label, codename=codename)
-            .filter(Q(user=user) | Q(group__user=user))
-            .exists()
-        )
+        cached = reader_permission(user).exists()
         user._can_read = cached
     return cached
+
+
+def reader_permission(user) -> models.QuerySet:
+    """The reader permission, if `user` holds it directly or through a group."""
+    from django.contrib.auth.models import Permission
+
+    app_label, codename = READER_PERMISSION.split(".")
+    return Permission.objects.filter(content_type__app_label=app_label, codename=codename).filter(
+        Q(user=user) | Q(group__user=user)
+    )
 
 
 def shared(prefix: str = "") -> Q:

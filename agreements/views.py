@@ -37,6 +37,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
+from . import record_cache
 from . import search as record_search
 from .forms import ClauseFilterForm, ListFilterForm, SearchForm, TimelineFilterForm
 from .models import (
@@ -51,7 +52,6 @@ from .models import (
     Statement,
     StatusChange,
     Topic,
-    can_read,
 )
 
 LIST_PAGE_SIZE = 25
@@ -80,7 +80,7 @@ def reader_required(view: Callable) -> Callable:
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not can_read(request.user):
+        if not record_cache.check_reader(request):
             raise PermissionDenied
         return view(request, *args, **kwargs)
 
