@@ -1,11 +1,11 @@
 """Rendered parts of the reader pages, cached until the record changes.
 
 The database keeps a version of the record: one counter (`RecordVersion`) that triggers on
-every record table bump in each transaction that writes to them (migration 0007). The app,
-the admin, commands, bulk inserts and raw SQL all write through those tables, so no writer
-can forget to invalidate. On PostgreSQL the triggers run at commit, as the transaction's
-last step: the counter's row lock is held for an instant and taken after every other lock,
-so two editors saving at once cannot deadlock on it.
+every record table bump, once in each transaction that writes to them (migration 0007).
+The app, the admin, commands, bulk inserts and raw SQL all write through those tables, so
+no writer can forget to invalidate. On PostgreSQL the triggers run at commit, as the
+transaction's last step: the counter's row lock is held for an instant and taken after
+every other lock, so two editors saving at once cannot deadlock on it.
 
 Templates cache their expensive parts with Django's `{% cache %}` tag, keyed by
 `record_key` (this module's context processor) and the request's path and query:
@@ -20,9 +20,10 @@ the record does). A new version makes every older entry unreachable; the cache's
 and culling drop them.
 
 The cache is each worker's own memory (LocMemCache): nothing to run beside the app. Workers
-never serve each other's entries, and each request reads the version from the database (one
-small query) before it uses its cache, so a change made through one worker, a command or
-another machine is seen by the next request everywhere.
+never serve each other's entries, and each request reads the version from the database
+(together with the reader permission, in one small query: `check_reader`) before it uses
+its cache, so a change made through one worker, a command or another machine is seen by
+the next request everywhere.
 
 Views leave their querysets unevaluated (lazy), so that a cached part costs no query at all.
 """
