@@ -121,6 +121,16 @@ def milestones_and_statements(user, **subject) -> dict[str, SimpleLazyObject]:
     }
 
 
+def history_of(user, **subject) -> SimpleLazyObject:
+    """The whole history of a clause or topic (`clause=` or `topic=`), newest first."""
+
+    def history() -> QuerySet:
+        changes = StatusChange.objects.visible_to(user).filter(**subject)
+        return changes.with_subjects().newest_first()
+
+    return lazy(history)
+
+
 def paginate(request: HttpRequest, queryset: QuerySet, per_page: int) -> Page:
     # get_page: "abc" gives the first page, 999999 the last; never an error.
     return Paginator(queryset, per_page).get_page(request.GET.get("page"))
@@ -410,14 +420,7 @@ def clause_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     context = {
         "clause": clause,
-        "changes": lazy(
-            lambda: (
-                StatusChange.objects.visible_to(user)
-                .filter(clause=clause)
-                .with_subjects()
-                .newest_first()
-            )
-        ),
+        "changes": history_of(user, clause=clause),
     }
     return render_page(request, "agreements/clause_detail.html", "history", context)
 
@@ -442,14 +445,7 @@ def topic_detail(request: HttpRequest, slug: str) -> HttpResponse:
             lambda: visible.annotate(party_names=party_names(user, "topics")).get(pk=found.pk)
         ),
         **milestones_and_statements(user, topic=found),
-        "changes": lazy(
-            lambda: (
-                StatusChange.objects.visible_to(user)
-                .filter(topic=found)
-                .with_subjects()
-                .newest_first()
-            )
-        ),
+        "changes": history_of(user, topic=found),
     }
     return render_page(request, "agreements/topic_detail.html", "history", context)
 
