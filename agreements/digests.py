@@ -349,7 +349,6 @@ def pending_changes(subscription: Subscription, follows: Follows) -> PendingChan
     listed = (
         StatusChange.objects.filter(pk__in=listed_ids)
         .with_subjects()
-        .select_related("agreement__programme", "clause__agreement__programme")
         .order_by("effective_on", "recorded_at", "pk")
     )
     return PendingChanges(rows=rows, listed=list(listed) if listed_ids else [])
@@ -363,7 +362,7 @@ def pending_statements(subscription: Subscription, follows: Follows) -> list[Sta
         Statement.objects.visible_to(subscription.user)
         .filter(follows.statements(), created_at__gte=subscription.created_at)
         .filter(~Exists(already_in_a_digest))
-        .select_related("person__party", "agreement__programme", "topic", "source")
+        .select_related("person__party", "agreement", "topic", "source")
         .order_by("said_on", "pk")
     )
 

@@ -50,16 +50,6 @@ def build_message(
     return message
 
 
-def make_message(
-    name: str, to: str, context: dict, *, headers: dict[str, str] | None = None
-) -> EmailMultiAlternatives:
-    """Render the three templates of email `name` into a message to `to`."""
-    rendered = render_email(name, context)
-    return build_message(
-        to=to, subject=rendered.subject, text=rendered.text, html=rendered.html, headers=headers
-    )
-
-
 def unsubscribe_headers(unsubscribe_url: str) -> dict[str, str]:
     """RFC 2369 and RFC 8058 one-click unsubscribe: mail clients POST to the link."""
     if not unsubscribe_url:

@@ -797,14 +797,10 @@ class HistoryIsAppendOnly(Exception):
     """Raised on any attempt to edit or delete a StatusChange."""
 
 
-class StatusChangeQuerySet(models.QuerySet):
-    def visible_to(self, user):
+class StatusChangeQuerySet(VisibleQuerySet):
+    def visibility_rule(self) -> Q:
         """Changes whose subject (and the subject's parent) the user may see."""
-        if not can_read(user):
-            return self.none()
-        if user.is_staff:
-            return self.all()
-        return self.filter(
+        return (
             shared_or_absent("agreement")
             & (Q(clause__isnull=True) | (shared("clause__") & shared("clause__agreement__")))
             & shared_or_absent("topic")

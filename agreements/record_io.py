@@ -60,15 +60,17 @@ def export_record(progress: Progress | None = None) -> dict[str, Any]:
                 "email": user.email,
                 "is_staff": user.is_staff,
                 "is_active": user.is_active,
-                "groups": sorted(user.groups.values_list("name", flat=True)),
+                "groups": sorted(group.name for group in user.groups.all()),
             }
-            for user in users.order_by("pk")
+            for user in users.order_by("pk").prefetch_related("groups")
         ],
         "records": {},
     }
     for model in RECORD_MODELS:
         label = model._meta.label_lower
-        rows = serializers.serialize("python", model.objects.order_by("pk"))
+        # The parties of every agreement and topic in one query each, not one per row.
+        many = [field.name for field in model._meta.many_to_many]
+        rows = serializers.serialize("python", model.objects.order_by("pk").prefetch_related(*many))
         for row in rows:
             row.pop("model", None)
             if model is domain.StatusChange:

@@ -87,6 +87,11 @@ def reader_required(view: Callable) -> Callable:
     return wrapper
 
 
+def reader_page(view: Callable) -> Callable:
+    """A reader page: GET only, readers only, and kept apart from its htmx fragment by caches."""
+    return require_GET(vary_on_headers(*HTMX_HEADERS)(reader_required(view)))
+
+
 def template_for(request: HttpRequest, template: str, partial: str) -> str:
     """`page.html#partial` for an htmx swap, the whole page otherwise."""
     htmx = request.htmx
@@ -266,9 +271,7 @@ def filtered_list(queryset: QuerySet, form: ListFilterForm, status_class) -> Que
 # Pages ----------------------------------------------------------------------------------
 
 
-@require_GET
-@vary_on_headers(*HTMX_HEADERS)
-@reader_required
+@reader_page
 def dashboard(request: HttpRequest) -> HttpResponse:
     user = request.user
 
@@ -341,16 +344,12 @@ def _list_page(request: HttpRequest, model, template: str, relation: str) -> Htt
     return render_page(request, template, "results", context)
 
 
-@require_GET
-@vary_on_headers(*HTMX_HEADERS)
-@reader_required
+@reader_page
 def agreement_list(request: HttpRequest) -> HttpResponse:
     return _list_page(request, Agreement, "agreements/agreement_list.html", "agreements")
 
 
-@require_GET
-@vary_on_headers(*HTMX_HEADERS)
-@reader_required
+@reader_page
 def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
     user = request.user
     visible = Agreement.objects.visible_to(user)
@@ -410,9 +409,7 @@ def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render_page(request, "agreements/agreement_detail.html", "clauses", context)
 
 
-@require_GET
-@vary_on_headers(*HTMX_HEADERS)
-@reader_required
+@reader_page
 def clause_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     clause = get_object_or_404(
@@ -425,16 +422,12 @@ def clause_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render_page(request, "agreements/clause_detail.html", "history", context)
 
 
-@require_GET
-@vary_on_headers(*HTMX_HEADERS)
-@reader_required
+@reader_page
 def topic_list(request: HttpRequest) -> HttpResponse:
     return _list_page(request, Topic, "agreements/topic_list.html", "topics")
 
 
-@require_GET
-@vary_on_headers(*HTMX_HEADERS)
-@reader_required
+@reader_page
 def topic_detail(request: HttpRequest, slug: str) -> HttpResponse:
     user = request.user
     visible = Topic.objects.visible_to(user)
@@ -450,9 +443,7 @@ def topic_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render_page(request, "agreements/topic_detail.html", "history", context)
 
 
-@require_GET
-@vary_on_headers(*HTMX_HEADERS)
-@reader_required
+@reader_page
 def programme_detail(request: HttpRequest, slug: str) -> HttpResponse:
     user = request.user
     programme = get_object_or_404(Programme.objects.visible_to(user), slug=slug)
@@ -471,9 +462,7 @@ def programme_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render_page(request, "agreements/programme_detail.html", "funding", context)
 
 
-@require_GET
-@vary_on_headers(*HTMX_HEADERS)
-@reader_required
+@reader_page
 def timeline(request: HttpRequest) -> HttpResponse:
     user = request.user
     form = TimelineFilterForm(
@@ -506,9 +495,7 @@ def timeline(request: HttpRequest) -> HttpResponse:
     return render_page(request, "agreements/timeline.html", partial, context)
 
 
-@require_GET
-@vary_on_headers(*HTMX_HEADERS)
-@reader_required
+@reader_page
 def search(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET)
     context = {"form": form, "sections": [], "query": ""}

@@ -1,6 +1,7 @@
 """`make bench`: the tracker at 100 times the demo, served as production serves it, under load.
 
     python -m bench [--quick] [--seed N] [--duration S] [--results-dir DIR]
+                    [--no-page-cache] [--no-digests]
     python -m bench --profile "/agreements/{agreement}/" [--profile-runs N] [--cold]
 
 Steps: create a database of its own on the PostgreSQL server that DATABASE_URL names

@@ -76,3 +76,25 @@ def test_a_file_that_is_not_an_export_is_refused(tmp_path, content):
 def test_a_newer_version_is_refused_with_a_clear_message():
     with pytest.raises(Exception, match="version"):
         import_record({"format": "negotiation-tracker-record", "version": 99})
+
+
+def test_the_export_costs_the_same_queries_however_many_rows(record, editor):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from agreements import services
+    from agreements.models import Agreement, Topic
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            export_record()
+        return len(captured)
+
+    few = queries()
+    for n in range(5):
+        agreement = Agreement.objects.create(title=f"Annex {n}", slug=f"annex-{n}")
+        agreement.parties.set([record.esa, record.roscosmos])
+        topic = Topic.objects.create(title=f"Side topic {n}", slug=f"side-topic-{n}")
+        topic.parties.set([record.esa])
+        services.change_status(topic, to="in_discussion", by=editor)
+    assert queries() == few

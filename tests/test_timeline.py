@@ -118,9 +118,12 @@ def test_asking_for_an_internal_agreement_is_like_asking_for_none(changes, stake
     assert "Side letter" not in response.content.decode()
 
 
-def test_editors_filter_by_an_internal_agreement(changes, editor, login):
+def test_editors_filter_by_an_internal_agreement(changes, record, editor, login):
     response = login(editor).get("/timeline/?agreement=side-letter")
     assert response.status_code == 200
+    content = response.content.decode()
+    assert record.clause_of_internal_agreement.title in content
+    assert notes_in(content) == []  # the exomars agreement's changes are left out
 
 
 @pytest.fixture
@@ -181,7 +184,9 @@ def test_the_timeline_is_not_counted(thirty_changes, stakeholder, login):
     """Counting the history through the visibility rule cost more than showing a page."""
     client = login(stakeholder)
     with CaptureQueriesContext(connection) as queries:
-        client.get("/timeline/?kind=clause")
+        response = client.get("/timeline/?kind=clause")
+    assert response.status_code == 200
+    assert len(notes_in(response.content.decode())) == 25
     assert not [query for query in queries if "COUNT(" in query["sql"].upper()]
 
 

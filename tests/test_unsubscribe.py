@@ -116,4 +116,6 @@ def test_a_token_for_a_deleted_subscription_is_a_clear_400(anonymous, subscripti
 def test_an_unsubscribe_token_does_not_open_anything_else(anonymous, subscription):
     token = digests.unsubscribe_token(subscription)
     response = anonymous.get(reverse("agreements:subscriptions"), {"token": token})
-    assert response.status_code == 302  # to the login page
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login") + "?next=")
+    assert frequency_of(subscription) == "weekly"

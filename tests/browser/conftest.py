@@ -39,13 +39,9 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.browser)
             if not os.path.exists(CHROMIUM):
                 if os.environ.get("CI"):
-                    item.add_marker(
-                        pytest.mark.xfail(
-                            reason=f"Chromium missing at {CHROMIUM}", run=False, strict=True
-                        )
-                    )
-                else:
-                    item.add_marker(pytest.mark.skip(reason=f"no Chromium at {CHROMIUM}"))
+                    # An xfail would leave the run green; a missing browser must not.
+                    raise pytest.UsageError(f"CI: Chromium missing at {CHROMIUM}")
+                item.add_marker(pytest.mark.skip(reason=f"no Chromium at {CHROMIUM}"))
 
 
 @pytest.fixture(scope="session")
