@@ -1,7 +1,7 @@
 """The manager's side of digests: the settings page, one-click unsubscribe, the feed token,
 and the staff preview of someone's next digest.
 
-The business rules (scheduling, tokens, what a digest holds) are in `digests.py`; these
+The business rules (scheduling, tokens, what a digest holds) are in `digests/`; these
 views gather a form and a context and render.
 """
 

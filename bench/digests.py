@@ -374,10 +374,11 @@ def run_digests(*, count_queries: bool) -> dict:
     from django.utils import timezone
 
     from agreements import digests
+    from agreements.digests import planning
 
     per_digest: list[int] = []
     counter = QueryCounter()
-    plan_one = digests.plan_digest
+    plan_one = planning.plan_digest
 
     def counted_plan(subscription, now):
         before = counter.count
@@ -386,7 +387,7 @@ def run_digests(*, count_queries: bool) -> dict:
             per_digest.append(counter.count - before)
         return result
 
-    digests.plan_digest = counted_plan
+    planning.plan_digest = counted_plan
     try:
         with connection.execute_wrapper(counter) if count_queries else _nothing():
             now = timezone.now()
@@ -399,7 +400,7 @@ def run_digests(*, count_queries: bool) -> dict:
             send_seconds = time.perf_counter() - started
             send_queries = counter.count - plan_queries
     finally:
-        digests.plan_digest = plan_one
+        planning.plan_digest = plan_one
     planned_count = sum(1 for r in planned if r.outcome == digests.Outcome.PLANNED)
     sent_count = sum(1 for r in sent if r.outcome == digests.Outcome.SENT)
     figures = {
@@ -434,10 +435,10 @@ class _nothing:
 
 def sample_contexts(limit: int):
     """The rendering contexts of up to `limit` digests, captured while they are planned."""
-    from agreements import digests
+    from agreements.digests import wording
 
     captured: list[dict] = []
-    render = digests.render_email
+    render = wording.render_email
 
     def capture(name, context):
         if len(captured) < limit:
@@ -487,7 +488,7 @@ def floor(contexts: list[dict]) -> dict:
 
 
 def measure(subscriptions: int, changes: int, rng: random.Random) -> dict:
-    from agreements import digests
+    from agreements.digests import wording
 
     say(f"== {subscriptions} subscriptions, {changes} changes: generating")
     reset(clear_record=True)
@@ -497,11 +498,11 @@ def measure(subscriptions: int, changes: int, rng: random.Random) -> dict:
     say(f"   generated in {time.perf_counter() - started:.0f} s; planning and sending")
 
     captured, capture, render = sample_contexts(FLOOR_SAMPLE)
-    digests.render_email = capture
+    wording.render_email = capture
     try:
         timed = run_digests(count_queries=True)
     finally:
-        digests.render_email = render
+        wording.render_email = render
     total = timed["plan_seconds"] + timed["send_seconds"]
     say(f"   {timed['planned']} digests in {total:.0f} s; again under tracemalloc")
 

@@ -1,5 +1,5 @@
 """Digests: what goes into one, the ledger that keeps each change in exactly one digest, the
-schedule, and sending (agreements/digests.py). Concurrency: tests/test_digests_concurrency.py.
+schedule, and sending (agreements/digests/). Concurrency: tests/test_digests_concurrency.py.
 """
 
 import datetime
@@ -331,7 +331,7 @@ def test_a_secured_decision_is_not_overdue(record, manager, editor):
 def test_a_long_digest_lists_the_first_changes_and_counts_the_rest(
     record, manager, editor, monkeypatch
 ):
-    monkeypatch.setattr(digests, "MAX_LISTED_CHANGES", 2)
+    monkeypatch.setattr(digests.content, "MAX_LISTED_CHANGES", 2)
     subscription = subscribe(manager)
     for status in ("pending", "signed", "withdrawn"):
         services.change_status(record.clause, to=status, by=editor)
@@ -401,7 +401,7 @@ def test_a_change_recorded_while_planning_lands_in_the_next_digest(
             late.append(services.change_status(record.topic, to="in_discussion", by=editor))
         return found
 
-    monkeypatch.setattr(digests, "pending_changes", collect_then_record)
+    monkeypatch.setattr(digests.content, "pending_changes", collect_then_record)
     plan_now()
     make_due(subscription)
     plan_now()
@@ -562,7 +562,7 @@ def test_one_subscription_that_cannot_be_planned_holds_up_no_one(
             raise RuntimeError("a template bug")
         return render(subscription, *args, **kwargs)
 
-    monkeypatch.setattr(digests, "render_digest", render_or_fail)
+    monkeypatch.setattr(digests.planning, "render_digest", render_or_fail)
     outcomes = {result.subscription_id: result.outcome for result in plan_now()}
 
     assert outcomes == {broken.pk: Outcome.FAILED, fine.pk: Outcome.PLANNED}

@@ -173,7 +173,7 @@ def test_a_change_committed_while_a_digest_is_planned_lands_in_the_next(people, 
             )
         return found
 
-    monkeypatch.setattr(digests, "pending_changes", collect_then_commit_elsewhere)
+    monkeypatch.setattr(digests.content, "pending_changes", collect_then_commit_elsewhere)
     digests.plan_due_digests(timezone.now())
     Subscription.objects.filter(pk=subscription.pk).update(next_due_at=timezone.now())
     digests.plan_due_digests(timezone.now())

@@ -1,6 +1,6 @@
 """Plan the digests that are due and send the pending ones. Run it from cron every few
 minutes, or once with --loop; several copies on several machines are safe (see
-agreements/digests.py for why)."""
+agreements/digests/ for why)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from django.utils.dateparse import parse_datetime
 
 from agreements import digests
 from agreements.digests import Outcome
+from agreements.models import DigestDelivery
 
 LOOP_SECONDS = 60
 
@@ -70,8 +71,8 @@ class Command(BaseCommand):
         if dry_run:
             with transaction.atomic():
                 planned = digests.plan_due_digests(now, progress=progress)
-                due = digests.DigestDelivery.objects.filter(
-                    status=digests.DigestDelivery.Status.PENDING, next_attempt_at__lte=now
+                due = DigestDelivery.objects.filter(
+                    status=DigestDelivery.Status.PENDING, next_attempt_at__lte=now
                 ).count()
                 transaction.set_rollback(True)  # a dry run writes nothing
             self.clear_progress(progress)

@@ -1,0 +1,366 @@
+"""What goes into a digest: the followed, visible changes and statements not yet in any
+of the subscription's digests, and the dates coming up."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import formats
+from django.utils.translation import gettext as _
+
+from ..emails import absolute_url
+from ..models import (
+    Agreement,
+    DatePrecision,
+    DigestItem,
+    FundingSource,
+    Milestone,
+    Programme,
+    Statement,
+    StatusChange,
+    Subscription,
+    Topic,
+    date_precision_end,
+)
+
+# Milestones and funding decisions due within this horizon are listed in every digest.
+UPCOMING_HORIZON = datetime.timedelta(days=14)
+# Funding still open (not secured, not lost) whose decision date has passed is "overdue".
+OPEN_FUNDING_STATUSES = (
+    FundingSource.Status.POTENTIAL,
+    FundingSource.Status.EXPECTED,
+    FundingSource.Status.CONTINGENT,
+)
+# A digest lists at most this many changes; the rest are counted and linked to the
+# timeline. They are still attached (and so "delivered"): a 5,000-line email helps no one.
+MAX_LISTED_CHANGES = 100
+MAX_LISTED_STATEMENTS = 30
+
+
+@dataclass(frozen=True)
+class Follows:
+    """The agreements and topics a subscription follows, among those its user may see.
+
+    Funding sources follow their programme's agreements: following an agreement follows the
+    funding of its programme. Records linked to nothing followed reach only subscriptions
+    that follow everything.
+    """
+
+    everything: bool
+    agreements: tuple[Agreement, ...] = ()
+    topics: tuple[Topic, ...] = ()
+
+    @classmethod
+    def of(cls, subscription: Subscription) -> Follows:
+        if subscription.follows_everything:
+            return cls(everything=True)
+        user = subscription.user
+        return cls(
+            everything=False,
+            agreements=tuple(Agreement.objects.visible_to(user).filter(subscriptions=subscription)),
+            topics=tuple(Topic.objects.visible_to(user).filter(subscriptions=subscription)),
+        )
+
+    @property
+    def agreement_ids(self) -> list[int]:
+        return [agreement.pk for agreement in self.agreements]
+
+    @property
+    def topic_ids(self) -> list[int]:
+        return [topic.pk for topic in self.topics]
+
+    @property
+    def programme_ids(self) -> list[int]:
+        return sorted({a.programme_id for a in self.agreements if a.programme_id is not None})
+
+    def _rule(self, **lookups: list[int]) -> Q:
+        if self.everything:
+            return Q()
+        rule = Q(pk__in=[])
+        for lookup, ids in lookups.items():
+            if ids:
+                rule |= Q(**{f"{lookup}__in": ids})
+        return rule
+
+    def changes(self) -> Q:
+        return self._rule(
+            agreement_id=self.agreement_ids,
+            clause__agreement_id=self.agreement_ids,
+            topic_id=self.topic_ids,
+            funding_source__programme_id=self.programme_ids,
+        )
+
+    def statements(self) -> Q:
+        return self._rule(agreement_id=self.agreement_ids, topic_id=self.topic_ids)
+
+    def milestones(self) -> Q:
+        return self._rule(
+            agreement_id=self.agreement_ids,
+            topic_id=self.topic_ids,
+            programme_id=self.programme_ids,
+        )
+
+    def funding(self) -> Q:
+        return self._rule(programme_id=self.programme_ids)
+
+
+def may_see(user, record) -> bool:
+    """For a record shown beside a visible one (a change's source, a speaker's party): the
+    same rule as `visible_to` for a record with no parent, applied to an object in hand."""
+    return record is not None and (user.is_staff or not record.is_internal)
+
+
+class ChangeRow(NamedTuple):
+    """What a digest needs of every pending change: its ledger id and what the subject
+    line counts. Full objects are loaded only for the changes the email lists."""
+
+    pk: int
+    kind: str
+    from_status: str
+    to_status: str
+    programme_id: int | None
+
+
+@dataclass
+class PendingChanges:
+    rows: list[ChangeRow]
+    listed: list[StatusChange]  # the first MAX_LISTED_CHANGES, with their subjects
+
+
+def pending_changes(subscription: Subscription, follows: Follows) -> PendingChanges:
+    """Visible, followed changes recorded since the subscription started that are in none of
+    its digests yet, oldest first. This is the planner's one look at the history: whatever
+    commits after it has no item yet and goes into the next digest."""
+    already_in_a_digest = DigestItem.objects.filter(
+        subscription=subscription, change=OuterRef("pk")
+    )
+    pending = (
+        StatusChange.objects.visible_to(subscription.user)
+        .filter(follows.changes(), recorded_at__gte=subscription.created_at)
+        .filter(~Exists(already_in_a_digest))
+        .order_by("effective_on", "recorded_at", "pk")
+    )
+    rows = [
+        ChangeRow(*row)
+        for row in pending.values_list(
+            "pk",
+            "kind",
+            "from_status",
+            "to_status",
+            Coalesce(
+                "agreement__programme_id",
+                "clause__agreement__programme_id",
+                "funding_source__programme_id",
+            ),
+        )
+    ]
+    listed_ids = [row.pk for row in rows[:MAX_LISTED_CHANGES]]
+    listed = (
+        StatusChange.objects.filter(pk__in=listed_ids)
+        .with_subjects()
+        .order_by("effective_on", "recorded_at", "pk")
+    )
+    return PendingChanges(rows=rows, listed=list(listed) if listed_ids else [])
+
+
+def pending_statements(subscription: Subscription, follows: Follows) -> list[Statement]:
+    already_in_a_digest = DigestItem.objects.filter(
+        subscription=subscription, statement=OuterRef("pk")
+    )
+    return list(
+        Statement.objects.visible_to(subscription.user)
+        .filter(follows.statements(), created_at__gte=subscription.created_at)
+        .filter(~Exists(already_in_a_digest))
+        .select_related("person__party", "agreement", "topic", "source")
+        .order_by("said_on", "pk")
+    )
+
+
+def format_approximate(value: datetime.date, precision: str) -> str:
+    """A date as precisely as it is known: "19 Nov 2012", "February 2013", "2016"."""
+    if precision == DatePrecision.YEAR:
+        return formats.date_format(value, "Y")
+    if precision == DatePrecision.MONTH:
+        return formats.date_format(value, "YEAR_MONTH_FORMAT")
+    return formats.date_format(value, "j M Y")
+
+
+@dataclass(frozen=True)
+class ChangeLine:
+    title: str
+    url: str
+    from_label: str
+    to_label: str
+    effective_on: datetime.date
+    recorded_by: str
+    source: str
+    note: str
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    speaker: str
+    said_on: datetime.date
+    about: str
+    summary: str
+    url: str
+    source: str
+
+
+@dataclass(frozen=True)
+class DateLine:
+    title: str
+    url: str
+    when: str
+    approximate: bool
+    detail: str
+
+
+@dataclass
+class DigestContent:
+    follows: Follows
+    changes: PendingChanges
+    statements: list[Statement]
+    programme_names: dict[int, str] = field(default_factory=dict)  # visible ones only
+    upcoming: list[DateLine] = field(default_factory=list)
+    overdue: list[DateLine] = field(default_factory=list)
+
+    @property
+    def is_empty(self) -> bool:
+        # Dates alone do not make a digest: an overdue decision would mail everyone daily.
+        return not self.changes.rows and not self.statements
+
+    @property
+    def item_count(self) -> int:
+        return len(self.changes.rows) + len(self.statements)
+
+
+def _subject_title(change: StatusChange) -> str:
+    subject = change.subject
+    if isinstance(subject, Agreement | Topic | FundingSource):
+        return f"{change.get_kind_display()} · {subject}"
+    return str(subject)  # "Clause 2 · Proton launchers" already names its kind
+
+
+def change_line(change: StatusChange, user) -> ChangeLine:
+    recorded_by = change.recorded_by
+    return ChangeLine(
+        title=_subject_title(change),
+        url=absolute_url(change.subject.get_absolute_url()),
+        from_label=change.from_label,
+        to_label=change.to_label,
+        effective_on=change.effective_on,
+        recorded_by=recorded_by.get_full_name() or recorded_by.get_username(),
+        source=str(change.source) if may_see(user, change.source) else "",
+        note=change.note,
+    )
+
+
+def statement_line(statement: Statement, user) -> StatementLine:
+    about = statement.agreement or statement.topic
+    speaker = statement.person.name
+    if may_see(user, statement.person.party):
+        speaker = f"{speaker} ({statement.person.party})"
+    url = about.get_absolute_url() if about is not None else reverse("agreements:dashboard")
+    return StatementLine(
+        speaker=speaker,
+        said_on=statement.said_on,
+        about=str(about) if about is not None else "",
+        summary=statement.summary,
+        url=absolute_url(url),
+        source=str(statement.source) if may_see(user, statement.source) else "",
+    )
+
+
+def upcoming_and_overdue(
+    subscription: Subscription, follows: Follows, today: datetime.date
+) -> tuple[list[DateLine], list[DateLine]]:
+    """Milestones and funding decisions due in the next 14 days (an approximate date counts
+    while any day it may stand for is ahead), and overdue decisions: funding still open
+    whose decision date has passed."""
+    user = subscription.user
+    horizon = today + UPCOMING_HORIZON
+    # A year-precise date stands for up to 365 days after its stored first day.
+    earliest_start = today - datetime.timedelta(days=366)
+    upcoming: list[tuple[datetime.date, DateLine]] = []
+    milestones = (
+        Milestone.objects.visible_to(user)
+        .filter(follows.milestones(), happens_on__lte=horizon, happens_on__gte=earliest_start)
+        .select_related("agreement", "topic", "programme")
+    )
+    for milestone in milestones:
+        if milestone.happens_by < today:
+            continue
+        about = milestone.agreement or milestone.topic or milestone.programme
+        url = about.get_absolute_url() if about is not None else reverse("agreements:timeline")
+        upcoming.append(
+            (
+                milestone.happens_on,
+                DateLine(
+                    title=milestone.title,
+                    url=absolute_url(url),
+                    when=format_approximate(milestone.happens_on, milestone.precision),
+                    approximate=milestone.precision != DatePrecision.DAY,
+                    detail=str(milestone.get_kind_display()),
+                ),
+            )
+        )
+    overdue: list[tuple[datetime.date, DateLine]] = []
+    decisions = (
+        FundingSource.objects.visible_to(user)
+        .filter(follows.funding(), status__in=OPEN_FUNDING_STATUSES, decision_on__lte=horizon)
+        .select_related("programme")
+    )
+    for funding in decisions:
+        decided_by = date_precision_end(funding.decision_on, funding.decision_precision)
+        line = DateLine(
+            title=_("Decision on %(funding)s") % {"funding": funding.title},
+            url=absolute_url(funding.get_absolute_url()),
+            when=format_approximate(funding.decision_on, funding.decision_precision),
+            approximate=funding.decision_precision != DatePrecision.DAY,
+            detail=_("%(currency)s %(amount)s, %(status)s")
+            % {
+                "currency": funding.programme.currency,
+                "amount": f"{funding.amount:,.0f}",
+                "status": funding.get_status_display().lower(),
+            },
+        )
+        if decided_by < today:
+            overdue.append((funding.decision_on, line))
+        elif funding.decision_on >= earliest_start:
+            upcoming.append((funding.decision_on, line))
+    upcoming.sort(key=lambda pair: (pair[0], pair[1].title))
+    overdue.sort(key=lambda pair: (pair[0], pair[1].title))
+    return [line for _, line in upcoming], [line for _, line in overdue]
+
+
+def collect(subscription: Subscription, today: datetime.date) -> DigestContent:
+    """Everything a digest of this subscription would hold now. Reads only."""
+    follows = Follows.of(subscription)
+    changes = pending_changes(subscription, follows)
+    statements = pending_statements(subscription, follows)
+    programme_ids = {row.programme_id for row in changes.rows} | {
+        statement.agreement.programme_id for statement in statements if statement.agreement
+    }
+    programme_ids.discard(None)
+    programme_names = {}
+    if programme_ids:
+        programme_names = dict(
+            Programme.objects.visible_to(subscription.user)
+            .filter(pk__in=programme_ids)
+            .values_list("pk", "name")
+        )
+    upcoming, overdue = upcoming_and_overdue(subscription, follows, today)
+    return DigestContent(
+        follows=follows,
+        changes=changes,
+        statements=statements,
+        programme_names=programme_names,
+        upcoming=upcoming,
+        overdue=overdue,
+    )

@@ -1,0 +1,174 @@
+"""Digest subscriptions and the ledger of what went into which digest."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .history import StatusChange
+from .negotiation import Agreement, Statement, Topic
+
+
+def new_feed_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class SubscriptionFrequency(models.TextChoices):
+    OFF = "off", _("Off")
+    DAILY = "daily", _("Daily")
+    WEEKLY = "weekly", _("Weekly")
+
+
+class Subscription(models.Model):
+    """Who gets which digest how often, and what they follow."""
+
+    Frequency = SubscriptionFrequency
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="subscription",
+        verbose_name=_("user"),
+    )
+    frequency = models.CharField(
+        _("frequency"),
+        max_length=10,
+        choices=Frequency.choices,
+        default=SubscriptionFrequency.WEEKLY,
+    )
+    hour = models.PositiveSmallIntegerField(
+        _("hour"), default=7, help_text=_("Local hour (Europe/Paris) the digest is sent at.")
+    )
+    weekday = models.PositiveSmallIntegerField(
+        _("weekday"), default=0, help_text=_("For weekly digests: 0 is Monday, 6 is Sunday.")
+    )
+    follows_everything = models.BooleanField(_("follow everything I can see"), default=True)
+    agreements = models.ManyToManyField(
+        Agreement, blank=True, related_name="subscriptions", verbose_name=_("agreements")
+    )
+    topics = models.ManyToManyField(
+        Topic, blank=True, related_name="subscriptions", verbose_name=_("topics")
+    )
+    # The optimistic lock of the planner: a conditional update of this field claims the
+    # subscription, so two senders never plan the same period.
+    next_due_at = models.DateTimeField(_("next due at"), null=True, blank=True)
+    feed_token = models.CharField(
+        _("feed token"), max_length=64, unique=True, default=new_feed_token
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["user__username"]
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(frequency__in=SubscriptionFrequency.values),
+                name="subscription_frequency_valid",
+            ),
+            models.CheckConstraint(condition=Q(hour__lte=23), name="subscription_hour_valid"),
+            models.CheckConstraint(condition=Q(weekday__lte=6), name="subscription_weekday_valid"),
+        ]
+        indexes = [models.Index(fields=["next_due_at"], name="subscription_next_due")]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_frequency_display()})"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class DigestDelivery(models.Model):
+    """One digest planned for one subscription and period, and what became of it."""
+
+    Status = DeliveryStatus
+
+    subscription = models.ForeignKey(
+        Subscription,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        verbose_name=_("subscription"),
+    )
+    period_start = models.DateTimeField(_("period start"))
+    period_end = models.DateTimeField(_("period end"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    message_id = models.CharField(_("Message-ID"), max_length=255, unique=True)
+    recipient = models.EmailField(_("recipient"))
+    # Stored with the message so that a retry sends the same message, headers included.
+    unsubscribe_url = models.URLField(_("unsubscribe link"), max_length=500, blank=True)
+    subject = models.CharField(_("subject"), max_length=300)
+    body_text = models.TextField(_("text body"))
+    body_html = models.TextField(_("HTML body"))
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
+    last_error = models.TextField(_("last error"), blank=True)
+    planned_at = models.DateTimeField(_("planned at"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-period_end"]
+        verbose_name = _("digest delivery")
+        verbose_name_plural = _("digest deliveries")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "period_start"], name="delivery_once_per_period"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=DeliveryStatus.values), name="delivery_status_valid"
+            ),
+        ]
+        indexes = [
+            # The sender claims pending deliveries whose retry time has come.
+            models.Index(fields=["status", "next_attempt_at"], name="delivery_pending"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscription.user} {self.period_end:%Y-%m-%d} ({self.status})"
+
+
+class DigestItem(models.Model):
+    """The ledger: this change (or new statement) went into this subscription's digest, once
+    and for all. Exactly one of `change` and `statement` is set; each is unique per
+    subscription, which is what makes "exactly one digest per change" hold."""
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="items")
+    delivery = models.ForeignKey(DigestDelivery, on_delete=models.CASCADE, related_name="items")
+    change = models.ForeignKey(
+        StatusChange, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    statement = models.ForeignKey(
+        Statement, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("digest item")
+        verbose_name_plural = _("digest items")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "change"], name="digest_item_once_per_subscription"
+            ),
+            models.UniqueConstraint(
+                fields=["subscription", "statement"], name="digest_statement_once_per_subscription"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(change__isnull=False, statement__isnull=True)
+                    | Q(change__isnull=True, statement__isnull=False)
+                ),
+                name="digest_item_one_subject",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.delivery} · {self.change_id or self.statement_id}"

@@ -1,0 +1,297 @@
+"""Who negotiates, where facts come from, and the money: parties, people, sources,
+programmes and their funding sources."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q, Sum
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from .base import (
+    StatusQuerySet,
+    StatusRecord,
+    VisibleQuerySet,
+    VisibleRecord,
+    shared,
+    status_constraint,
+    visibility_constraint,
+)
+from .dates import DatePrecision, check_date_precision
+
+# Parties, people, sources -----------------------------------------------------------------
+
+
+class PartyKind(models.TextChoices):
+    AGENCY = "agency", _("Space agency")
+    STATE = "state", _("State")
+    COMMITTEE = "committee", _("Committee")
+    OTHER = "other", _("Other")
+
+
+class Party(VisibleRecord):
+    Kind = PartyKind
+
+    name = models.CharField(_("name"), max_length=200)
+    short_name = models.CharField(_("short name"), max_length=40, blank=True)
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.AGENCY)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("party")
+        verbose_name_plural = _("parties")
+        constraints = [
+            visibility_constraint("party"),
+            models.CheckConstraint(condition=Q(kind__in=PartyKind.values), name="party_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.short_name or self.name
+
+
+class Person(VisibleRecord):
+    name = models.CharField(_("name"), max_length=200)
+    party = models.ForeignKey(
+        Party, on_delete=models.PROTECT, related_name="people", verbose_name=_("party")
+    )
+    role = models.CharField(_("role"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("person")
+        verbose_name_plural = _("people")
+        constraints = [visibility_constraint("person")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SourceKind(models.TextChoices):
+    NEWS = "news", _("News report")
+    MINUTES = "minutes", _("Minutes")
+    LETTER = "letter", _("Letter")
+    STATEMENT = "statement", _("Official statement")
+    OTHER = "other", _("Other")
+
+
+class Source(VisibleRecord):
+    Kind = SourceKind
+
+    title = models.CharField(_("title"), max_length=300)
+    publisher = models.CharField(_("publisher"), max_length=200, blank=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.NEWS)
+    published_on = models.DateField(_("published on"), null=True, blank=True)
+    url = models.URLField(_("link"), max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-published_on", "title"]
+        verbose_name = _("source")
+        verbose_name_plural = _("sources")
+        constraints = [
+            visibility_constraint("source"),
+            models.CheckConstraint(
+                condition=Q(kind__in=SourceKind.values), name="source_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.publisher:
+            return f"{self.title} ({self.publisher})"
+        return self.title
+
+
+ZERO = Decimal("0")
+
+
+@dataclass(frozen=True)
+class FundingBreakdown:
+    """How a programme's gap is being closed, derived from its funding sources."""
+
+    currency: str
+    in_question: Decimal
+    secured: Decimal = ZERO
+    expected: Decimal = ZERO
+    potential: Decimal = ZERO
+    contingent: Decimal = ZERO
+    lost: Decimal = ZERO
+
+    @property
+    def found(self) -> Decimal:
+        """Everything that may come through: a pledge is counted here, not as money."""
+        return self.secured + self.expected + self.potential + self.contingent
+
+    @property
+    def uncovered_if_all_comes_through(self) -> Decimal:
+        return max(self.in_question - self.found, ZERO)
+
+    @property
+    def uncovered_counting_secured_only(self) -> Decimal:
+        return max(self.in_question - self.secured, ZERO)
+
+    def share(self, amount: Decimal) -> Decimal:
+        """Percentage of the amount in question, for bars and labels."""
+        if not self.in_question:
+            return ZERO
+        return min(amount * 100 / self.in_question, Decimal(100)).quantize(Decimal("0.1"))
+
+
+class ProgrammeQuerySet(VisibleQuerySet):
+    pass
+
+
+class Programme(VisibleRecord):
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    summary = models.TextField(_("summary"), blank=True)
+    currency = models.CharField(_("currency"), max_length=3, default="EUR")
+    estimated_cost = models.DecimalField(
+        _("estimated cost"),
+        max_digits=16,
+        decimal_places=2,
+        validators=[MinValueValidator(ZERO)],
+    )
+    cost_note = models.CharField(
+        _("cost note"),
+        max_length=200,
+        blank=True,
+        help_text=_("For example the same cost in another currency."),
+    )
+    amount_in_question = models.DecimalField(
+        _("amount in question"),
+        max_digits=16,
+        decimal_places=2,
+        default=ZERO,
+        validators=[MinValueValidator(ZERO)],
+        help_text=_("The part of the cost that is not yet paid for."),
+    )
+
+    objects = ProgrammeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("programme")
+        verbose_name_plural = _("programmes")
+        constraints = [
+            visibility_constraint("programme"),
+            models.CheckConstraint(
+                condition=Q(estimated_cost__gte=0), name="programme_cost_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_in_question__gte=0),
+                name="programme_in_question_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(currency__regex=r"^[A-Z]{3}$"), name="programme_currency_iso"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("agreements:programme_detail", args=[self.slug])
+
+    def funding(self, user=None) -> FundingBreakdown:
+        """Totals by status in one aggregate query, over the sources `user` may see.
+
+        With no user, every source counts (staff, admin, digests for staff).
+        """
+        sources = FundingSource.objects.filter(programme=self)
+        if user is not None:
+            sources = sources.visible_to(user)
+        totals = sources.aggregate(
+            **{
+                status: Coalesce(
+                    Sum("amount", filter=Q(status=status)),
+                    ZERO,
+                    output_field=models.DecimalField(max_digits=18, decimal_places=2),
+                )
+                for status in FundingSource.Status.values
+            }
+        )
+        return FundingBreakdown(
+            currency=self.currency, in_question=self.amount_in_question, **totals
+        )
+
+
+class FundingSourceQuerySet(StatusQuerySet):
+    def visibility_rule(self) -> Q:
+        return shared() & shared("programme__")
+
+
+class FundingStatus(models.TextChoices):
+    SECURED = "secured", _("Secured")
+    EXPECTED = "expected", _("Expected")
+    POTENTIAL = "potential", _("Potential")
+    CONTINGENT = "contingent", _("Contingent")
+    LOST = "lost", _("Lost")
+
+
+class FundingSource(StatusRecord):
+    Status = FundingStatus
+
+    programme = models.ForeignKey(
+        Programme,
+        on_delete=models.PROTECT,
+        related_name="funding_sources",
+        verbose_name=_("programme"),
+    )
+    title = models.CharField(_("title"), max_length=200)
+    contributor = models.ForeignKey(
+        Party,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="funding_sources",
+        verbose_name=_("contributor"),
+    )
+    amount = models.DecimalField(
+        _("amount"), max_digits=16, decimal_places=2, validators=[MinValueValidator(ZERO)]
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.POTENTIAL
+    )
+    condition = models.TextField(_("condition"), blank=True)
+    decision_on = models.DateField(_("decision expected on"), null=True, blank=True)
+    decision_precision = models.CharField(
+        _("decision date precision"),
+        max_length=10,
+        choices=DatePrecision.choices,
+        default=DatePrecision.DAY,
+    )
+    source = models.ForeignKey(
+        Source, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("source")
+    )
+
+    objects = FundingSourceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["programme", "-amount", "title"]
+        verbose_name = _("funding source")
+        verbose_name_plural = _("funding sources")
+        constraints = [
+            visibility_constraint("fundingsource"),
+            status_constraint("fundingsource", FundingStatus),
+            models.CheckConstraint(
+                condition=Q(amount__gte=0), name="fundingsource_amount_non_negative"
+            ),
+        ]
+        indexes = [
+            # Funding totals aggregate a programme's sources by status.
+            models.Index(fields=["programme", "status"], name="funding_programme_status"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return self.programme.get_absolute_url()
+
+    def clean(self) -> None:
+        check_date_precision(self.decision_on, self.decision_precision, "decision_on")
