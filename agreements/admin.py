@@ -9,9 +9,6 @@ that keeps a digest from being sent twice.
 
 from __future__ import annotations
 
-import datetime
-from decimal import Decimal
-
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -24,13 +21,11 @@ from django.contrib.admin.widgets import (
 )
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import Count, ExpressionWrapper, Q, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import ExpressionWrapper
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format, number_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -38,12 +33,9 @@ from django.utils.translation import gettext_lazy
 from . import digests, services
 from .forms import MAX_SEARCH_LENGTH, CheckedModelMultipleChoiceField
 from .models import (
-    ZERO,
     Agreement,
     Clause,
-    DatePrecision,
     DigestDelivery,
-    FundingBreakdown,
     FundingSource,
     Milestone,
     Party,
@@ -55,6 +47,8 @@ from .models import (
     Subscription,
     Topic,
     Visibility,
+    approximate_date,
+    money,
 )
 
 admin.site.site_header = gettext_lazy("Negotiation tracker")
@@ -66,24 +60,6 @@ NOTE_MAX_LENGTH = 2000
 
 
 # Display helpers ----------------------------------------------------------------------------
-
-
-def money(amount: Decimal | None, currency: str) -> str:
-    if amount is None:
-        return ""
-    places = 0 if amount == amount.to_integral_value() else 2
-    return f"{number_format(amount, decimal_pos=places, force_grouping=True)} {currency}"
-
-
-def approximate_date(value: datetime.date | None, precision: str) -> str:
-    """A date only as precise as it is known: "2016", "February 2013", "19 November 2012"."""
-    if value is None:
-        return ""
-    if precision == DatePrecision.YEAR:
-        return str(value.year)
-    if precision == DatePrecision.MONTH:
-        return date_format(value, "YEAR_MONTH_FORMAT")
-    return date_format(value)
 
 
 def change_link(obj: models.Model | None) -> str:
@@ -150,11 +126,6 @@ class MalformedInputRefused:
         # Bounded like the readers' search: every word is a condition, and thousands of
         # them overflowed SQLite's expression depth.
         search_term = search_term.replace("\x00", "")[:MAX_SEARCH_LENGTH]
-        if not queryset.ordered:
-            # The autocomplete pages through this: an aggregate annotation (clause counts,
-            # funding totals) drops the model's default order, and pages would overlap.
-            ordering = self.get_ordering(request) or self.model._meta.ordering
-            queryset = queryset.order_by(*ordering, "pk")
         return super().get_search_results(request, queryset, search_term)
 
     def get_changelist_instance(self, request: HttpRequest):
@@ -493,18 +464,6 @@ class SourceAdmin(VisibleRecordAdmin):
 # Money --------------------------------------------------------------------------------------
 
 
-def funding_totals_by_status() -> dict:
-    """One annotation per funding status, the programme list's version of `funding()`."""
-    return {
-        f"total_{status}": Coalesce(
-            Sum("funding_sources__amount", filter=Q(funding_sources__status=status)),
-            ZERO,
-            output_field=models.DecimalField(max_digits=18, decimal_places=2),
-        )
-        for status in FundingSource.Status.values
-    }
-
-
 @admin.register(Programme)
 class ProgrammeAdmin(VisibleRecordAdmin):
     list_display = (
@@ -532,20 +491,7 @@ class ProgrammeAdmin(VisibleRecordAdmin):
     readonly_fields = ("funding_summary",)
 
     def get_queryset(self, request: HttpRequest):
-        return super().get_queryset(request).annotate(**funding_totals_by_status())
-
-    def breakdown(self, obj: Programme) -> FundingBreakdown:
-        # The list annotates the totals; a single programme asks for them.
-        if hasattr(obj, "total_secured"):
-            return FundingBreakdown(
-                currency=obj.currency,
-                in_question=obj.amount_in_question,
-                **{
-                    status: getattr(obj, f"total_{status}")
-                    for status in FundingSource.Status.values
-                },
-            )
-        return obj.funding()
+        return super().get_queryset(request).visible_to(request.user).with_funding()
 
     @admin.display(description=gettext_lazy("estimated cost"), ordering="estimated_cost")
     def cost(self, obj: Programme) -> str:
@@ -557,17 +503,17 @@ class ProgrammeAdmin(VisibleRecordAdmin):
 
     @admin.display(description=gettext_lazy("uncovered if everything comes through"))
     def uncovered_if_all_comes_through(self, obj: Programme) -> str:
-        return money(self.breakdown(obj).uncovered_if_all_comes_through, obj.currency)
+        return money(obj.funding.uncovered_if_all_comes_through, obj.currency)
 
     @admin.display(description=gettext_lazy("uncovered counting secured money only"))
     def uncovered_counting_secured_only(self, obj: Programme) -> str:
-        return money(self.breakdown(obj).uncovered_counting_secured_only, obj.currency)
+        return money(obj.funding.uncovered_counting_secured_only, obj.currency)
 
     @admin.display(description=gettext_lazy("funding"))
     def funding_summary(self, obj: Programme) -> str:
         if obj.pk is None:
             return _("Derived from the funding sources once the programme is saved.")
-        funding = self.breakdown(obj)
+        funding = obj.funding
         rows = [
             (label, money(getattr(funding, status), obj.currency))
             for status, label in FundingSource.Status.choices
@@ -654,7 +600,7 @@ class AgreementAdmin(StatusRecordAdmin):
     )
 
     def get_queryset(self, request: HttpRequest):
-        return super().get_queryset(request).annotate(clause_total=Count("clauses"))
+        return super().get_queryset(request).visible_to(request.user).with_clause_counts()
 
     @admin.display(description=gettext_lazy("clauses"), ordering="clause_total")
     def clause_count(self, obj: Agreement) -> int:

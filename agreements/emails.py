@@ -1,13 +1,15 @@
 """Email rendering: every email is three templates, `emails/<name>-subject.txt`,
 `emails/<name>-body-text.txt` and `emails/<name>-body-html.html` (healthchecks' pattern).
 
-Links in emails are absolute, built from `settings.SITE_URL`: there is no request to build
-them from when a command sends mail.
+Links in emails and feeds are absolute, built from `settings.SITE_URL` and the records' own
+`get_absolute_url()`, as the pages link them: there is no request to build them from when a
+command sends mail.
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -25,6 +27,12 @@ class RenderedEmail(NamedTuple):
 def absolute_url(path: str) -> str:
     """`/agreements/x/` → `https://tracker.example.org/agreements/x/`."""
     return f"{settings.SITE_URL}{path}"
+
+
+def site_host() -> str:
+    """The site's host name, for identifiers that must be unique to it (Message-ID, feed
+    entry ids, calendar event ids)."""
+    return urlsplit(settings.SITE_URL).hostname or "localhost"
 
 
 def render_email(name: str, context: dict) -> RenderedEmail:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime
 import re
-from urllib.parse import urlsplit
 
 import icalendar
 from django.conf import settings
@@ -26,15 +25,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
-from .digests import format_approximate, may_see
-from .emails import absolute_url
+from .digests import funding_detail
+from .emails import absolute_url, site_host
 from .models import (
     DatePrecision,
     FundingSource,
     Milestone,
     StatusChange,
     Subscription,
+    approximate_date,
     can_read,
+    shown_to,
 )
 
 FEED_LENGTH = 100
@@ -53,10 +54,6 @@ def feed_user(token: str):
     if subscription is None or not can_read(subscription.user):
         raise Http404
     return subscription.user
-
-
-def _site_host() -> str:
-    return urlsplit(settings.SITE_URL).hostname or "localhost"
 
 
 class ChangesFeed(Feed):
@@ -80,7 +77,7 @@ class ChangesFeed(Feed):
         )
         for change in changes:
             # A change's source is a record of its own, shown only if the reader may see it.
-            change.shown_source = change.source if may_see(user, change.source) else None
+            change.shown_source = shown_to(change.source, user)
         return changes
 
     def item_title(self, change: StatusChange) -> str:
@@ -94,8 +91,7 @@ class ChangesFeed(Feed):
         # The description is HTML; every value in it is escaped by format_html.
         facts = [
             _("Effective %(date)s") % {"date": change.effective_on.isoformat()},
-            _("recorded by %(name)s")
-            % {"name": change.recorded_by.get_full_name() or change.recorded_by.get_username()},
+            _("recorded by %(name)s") % {"name": change.author_name},
         ]
         if change.shown_source is not None:
             facts.append(_("source: %(source)s") % {"source": change.shown_source})
@@ -109,7 +105,7 @@ class ChangesFeed(Feed):
 
     def item_guid(self, change: StatusChange) -> str:
         # Several changes share a link (their subject's page); the id must be their own.
-        return f"tag:{_site_host()},2012:status-change/{change.pk}"
+        return f"tag:{site_host()},2012:status-change/{change.pk}"
 
     item_guid_is_permalink = False
 
@@ -120,7 +116,7 @@ class ChangesFeed(Feed):
         return change.recorded_at
 
     def item_author_name(self, change: StatusChange) -> str:
-        return change.recorded_by.get_full_name() or change.recorded_by.get_username()
+        return change.author_name
 
 
 _changes_feed = ChangesFeed()
@@ -138,7 +134,7 @@ def changes_feed(request: HttpRequest, token: str) -> HttpResponse:
 def _approximate_note(value: datetime.date, precision: str) -> str:
     return _(
         "Approximate date: %(when)s. The calendar shows it on the first day of that period."
-    ) % {"when": format_approximate(value, precision)}
+    ) % {"when": approximate_date(value, precision)}
 
 
 def _event(
@@ -173,7 +169,7 @@ def _event(
 @require_GET
 def milestones_calendar(request: HttpRequest, token: str) -> HttpResponse:
     user = feed_user(token)
-    host = _site_host()
+    host = site_host()
     calendar = icalendar.Calendar()
     calendar.add("prodid", "-//Negotiation tracker//Milestones//EN")
     calendar.add("version", "2.0")
@@ -182,12 +178,8 @@ def milestones_calendar(request: HttpRequest, token: str) -> HttpResponse:
     calendar.add("x-wr-calname", _("Negotiation milestones"))
     calendar.add("x-wr-timezone", settings.TIME_ZONE)
 
-    milestones = Milestone.objects.visible_to(user).select_related(
-        "agreement", "topic", "programme"
-    )
+    milestones = Milestone.objects.visible_to(user).with_subjects()
     for milestone in milestones.order_by("happens_on", "pk"):
-        about = milestone.agreement or milestone.topic or milestone.programme
-        url = about.get_absolute_url() if about is not None else reverse("agreements:timeline")
         calendar.add_component(
             _event(
                 uid=f"milestone-{milestone.pk}@{host}",
@@ -196,10 +188,10 @@ def milestones_calendar(request: HttpRequest, token: str) -> HttpResponse:
                 precision=milestone.precision,
                 description=[
                     str(milestone.get_kind_display()),
-                    str(about) if about is not None else "",
+                    str(milestone.subject or ""),
                     milestone.description,
                 ],
-                url=absolute_url(url),
+                url=absolute_url(milestone.get_absolute_url()),
                 stamp=milestone.updated_at,
             )
         )
@@ -218,13 +210,8 @@ def milestones_calendar(request: HttpRequest, token: str) -> HttpResponse:
                 day=funding.decision_on,
                 precision=funding.decision_precision,
                 description=[
-                    _("%(programme)s: %(currency)s %(amount)s, %(status)s")
-                    % {
-                        "programme": funding.programme,
-                        "currency": funding.programme.currency,
-                        "amount": f"{funding.amount:,.0f}",
-                        "status": funding.get_status_display().lower(),
-                    },
+                    _("%(programme)s: %(funding)s")
+                    % {"programme": funding.programme, "funding": funding_detail(funding)},
                     funding.condition,
                 ],
                 url=absolute_url(funding.get_absolute_url()),

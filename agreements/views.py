@@ -1,9 +1,11 @@
 """Reader pages. Each view answers a whole page, or for htmx only the region it swaps.
 
-Every read starts from `visible_to(request.user)`. A page issues a fixed number of
-queries whatever the number of rows: related rows come through select_related, and
-per-row totals (clauses by status, funding by status, party names) are correlated
-subqueries of the row's own query rather than a query per row.
+Every read starts from `visible_to(request.user)`, and a page asks once: per-row totals
+(clauses by status, funding by status, party names) are the models' chainable queryset
+methods (`Agreement.objects.visible_to(user).with_clause_counts()`), columns of the rows'
+own query rather than a query per row, so a page issues a fixed number of queries whatever
+the number of rows. The markup is the shared components' (templatetags/components.py) and
+the tables' columns are in tables.py.
 """
 
 from __future__ import annotations
@@ -15,43 +17,28 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import (
-    Case,
-    Count,
-    DecimalField,
-    OuterRef,
-    Q,
-    QuerySet,
-    StringAgg,
-    Subquery,
-    Sum,
-    TextField,
-    Value,
-    When,
-)
-from django.db.models.functions import Coalesce, NullIf
+from django.db.models import Case, Q, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from . import record_cache
+from . import record_cache, tables
 from . import search as record_search
 from .forms import ClauseFilterForm, ListFilterForm, SearchForm, TimelineFilterForm
 from .models import (
-    ZERO,
     Agreement,
     Clause,
-    FundingBreakdown,
-    FundingSource,
     Milestone,
-    Party,
     Programme,
     Statement,
     StatusChange,
     Topic,
+    shown_to,
 )
 
 LIST_PAGE_SIZE = 25
@@ -117,11 +104,7 @@ def milestones_and_statements(user, **subject) -> dict[str, SimpleLazyObject]:
     return {
         "milestones": lazy(lambda: Milestone.objects.visible_to(user).filter(**subject)),
         "statements": lazy(
-            lambda: (
-                Statement.objects.visible_to(user)
-                .filter(**subject)
-                .select_related("person__party", "source")
-            )
+            lambda: Statement.objects.visible_to(user).filter(**subject).with_speakers()
         ),
     }
 
@@ -181,66 +164,6 @@ class WindowPage:
         return self.number + 1
 
 
-def per_row(related: QuerySet, link: str, aggregate, default, outer: str = "pk"):
-    """An aggregate over each row's related rows, as a column of the row's query.
-
-    A correlated subquery rather than a join, so that one query can carry several such
-    columns (clauses by status, funding by status) without multiplying rows.
-    """
-    rows = related.filter(**{link: OuterRef(outer)}).order_by().values(link)
-    return Coalesce(Subquery(rows.annotate(total=aggregate).values("total")), default)
-
-
-def clause_counts(user) -> dict:
-    clauses = Clause.objects.visible_to(user)
-    return {
-        f"clauses_{status}": per_row(clauses.filter(status=status), "agreement", Count("pk"), 0)
-        for status in Clause.Status.values
-    }
-
-
-def with_clause_counts(agreement: Agreement) -> Agreement:
-    agreement.clause_counts = [
-        (status, label, getattr(agreement, f"clauses_{status}"))
-        for status, label in Clause.Status.choices
-    ]
-    agreement.clause_total = sum(count for _status, _label, count in agreement.clause_counts)
-    return agreement
-
-
-def funding_columns(user, outer: str = "pk") -> dict:
-    """The sums of Programme.funding(user), as columns of a programme's or agreement's row."""
-    sources = FundingSource.objects.visible_to(user)
-    money = Value(ZERO, output_field=DecimalField(max_digits=18, decimal_places=2))
-    return {
-        f"funding_{status}": per_row(
-            sources.filter(status=status), "programme", Sum("amount"), money, outer=outer
-        )
-        for status in FundingSource.Status.values
-    }
-
-
-def funding_from_columns(programme: Programme, row) -> FundingBreakdown:
-    return FundingBreakdown(
-        currency=programme.currency,
-        in_question=programme.amount_in_question,
-        **{status: getattr(row, f"funding_{status}") for status in FundingSource.Status.values},
-    )
-
-
-def party_names(user, relation: str):
-    """The parties `user` may see, as one "ESA, Roscosmos" column: no query of their own."""
-    name = Coalesce(NullIf("short_name", Value("")), "name")
-    # SQLite before 3.44 cannot order inside an aggregate; there the order is the table's.
-    ordered = {"order_by": "name"} if connection.features.supports_aggregate_order_by_clause else {}
-    return per_row(
-        Party.objects.visible_to(user),
-        relation,
-        StringAgg(name, Value(", "), **ordered),
-        Value("", output_field=TextField()),
-    )
-
-
 def in_status_order(status_class) -> Case:
     """Sort by the order a status class lists its statuses in (draft before signed)."""
     return Case(
@@ -271,42 +194,36 @@ def filtered_list(queryset: QuerySet, form: ListFilterForm, status_class) -> Que
 # Pages ----------------------------------------------------------------------------------
 
 
+def agreements_crumb() -> tuple[str, str]:
+    """The first step of the way to an agreement or a clause, for the page header."""
+    return reverse("agreements:agreement_list"), _("Agreements")
+
+
+def most_recently_active(rows: QuerySet, count: int) -> SimpleLazyObject:
+    """The `count` most recently updated rows, and one more: it says whether to link to the
+    whole list."""
+    name = rows.model._meta.ordering[0]
+    return lazy(lambda: list(rows.order_by("-updated_at", name)[: count + 1]))
+
+
 @reader_page
 def dashboard(request: HttpRequest) -> HttpResponse:
     user = request.user
 
-    def agreements() -> list[Agreement]:
-        rows = list(
-            Agreement.objects.visible_to(user)
-            .annotate(**clause_counts(user))
-            .order_by("-updated_at", "title")[: DASHBOARD_AGREEMENTS + 1]
-        )
-        return [with_clause_counts(agreement) for agreement in rows]
-
-    def programmes() -> list[tuple[Programme, FundingBreakdown]]:
-        rows = (
-            Programme.objects.visible_to(user)
-            .annotate(**funding_columns(user))
-            .order_by("-updated_at", "name")[: DASHBOARD_PROGRAMMES + 1]
-        )
-        return [(programme, funding_from_columns(programme, programme)) for programme in rows]
-
-    def topics() -> list[Topic]:
-        return list(
-            Topic.objects.visible_to(user).order_by("-updated_at", "title")[: DASHBOARD_TOPICS + 1]
-        )
-
     def milestones():
-        return Milestone.objects.visible_to(user).select_related("agreement", "topic", "programme")
+        return Milestone.objects.visible_to(user).with_subjects()
 
     upcoming = lazy(lambda: list(milestones().upcoming()[:DASHBOARD_MILESTONES]))
     context = {
-        # One row more than shown says whether to link to the whole list.
-        "agreements": lazy(agreements),
+        "agreements": most_recently_active(
+            Agreement.objects.visible_to(user).with_clause_counts(), DASHBOARD_AGREEMENTS
+        ),
         "agreements_shown": DASHBOARD_AGREEMENTS,
-        "funding": lazy(programmes),
+        "programmes": most_recently_active(
+            Programme.objects.visible_to(user).with_funding(), DASHBOARD_PROGRAMMES
+        ),
         "programmes_shown": DASHBOARD_PROGRAMMES,
-        "topics": lazy(topics),
+        "topics": most_recently_active(Topic.objects.visible_to(user), DASHBOARD_TOPICS),
         "topics_shown": DASHBOARD_TOPICS,
         "milestones": upcoming,
         # A negotiation between rounds has nothing ahead on record; show where it last stood.
@@ -325,28 +242,26 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render_page(request, "agreements/dashboard.html", "changes", context)
 
 
-def _list_page(request: HttpRequest, model, template: str, relation: str) -> HttpResponse:
-    form = ListFilterForm(request.GET, statuses=model.Status.choices)
-    context = {"form": form, "page_obj": None}
+def record_list(
+    request: HttpRequest, listing: tables.RecordList, rows: QuerySet, status_class
+) -> HttpResponse:
+    """A list page: the rows the reader may see, searched, filtered by status, sorted, paged."""
+    form = ListFilterForm(request.GET, statuses=status_class.choices)
+    context = {"listing": listing, "form": form, "page_obj": None}
+    template = "agreements/record_list.html"
     if not form.is_valid():
         return render_page(request, template, "results", context, status=400)
-
-    def page() -> Page:
-        rows = model.objects.visible_to(request.user).annotate(
-            party_names=party_names(request.user, relation)
-        )
-        if model is Agreement:
-            clauses = Clause.objects.visible_to(request.user)
-            rows = rows.annotate(clause_count=per_row(clauses, "agreement", Count("pk"), 0))
-        return paginate(request, filtered_list(rows, form, model.Status), LIST_PAGE_SIZE)
-
-    context["page_obj"] = lazy(page)
+    page = context["page_obj"] = lazy(
+        lambda: paginate(request, filtered_list(rows, form, status_class), LIST_PAGE_SIZE)
+    )
+    context["count"] = lazy(lambda: listing.count % {"count": page.paginator.count})
     return render_page(request, template, "results", context)
 
 
 @reader_page
 def agreement_list(request: HttpRequest) -> HttpResponse:
-    return _list_page(request, Agreement, "agreements/agreement_list.html", "agreements")
+    rows = Agreement.objects.visible_to(request.user).with_party_names().with_clause_counts()
+    return record_list(request, tables.AGREEMENT_LIST, rows, Agreement.Status)
 
 
 @reader_page
@@ -355,23 +270,15 @@ def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
     visible = Agreement.objects.visible_to(user)
     # Found or 404 at once; the totals only when the cached page is out of date.
     found = get_object_or_404(visible.only("pk", "slug", "title"), slug=slug)
-
-    def agreement() -> Agreement:
-        return with_clause_counts(
-            visible.select_related("programme")
-            .annotate(
-                party_names=party_names(user, "agreements"),
-                **clause_counts(user),
-                **funding_columns(user, outer="programme"),
-            )
+    details = lazy(
+        lambda: (
+            visible.with_party_names()
+            .with_clause_counts()
+            .with_programme_funding()
             .get(pk=found.pk)
         )
-
-    def programme() -> Programme | None:
-        shown = details.programme
-        if shown is not None and shown.is_internal and not user.is_staff:
-            return None
-        return shown
+    )
+    programme = lazy(lambda: shown_to(details.programme, user))
 
     form = ClauseFilterForm(request.GET, statuses=Clause.Status.choices)
     form.is_valid()  # cannot fail: unknown statuses are dropped with a notice
@@ -382,8 +289,6 @@ def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
             shown = shown.filter(status__in=form.cleaned_data["clause_status"])
         return shown.select_related("obligated_party")
 
-    details = lazy(agreement)
-    shown_programme = lazy(programme)
     latest_changes = lazy(
         lambda: list(
             StatusChange.objects.visible_to(user)
@@ -394,13 +299,13 @@ def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
     )
     context = {
         "title": found.title,
+        "crumbs": [agreements_crumb()],
         "agreement": details,
         "form": form,
         "clauses": lazy(clauses),
-        "programme": shown_programme,
-        "funding": lazy(
-            lambda: funding_from_columns(shown_programme, details) if shown_programme else None
-        ),
+        "clause_columns": tables.CLAUSES,
+        "programme": programme,
+        "funding": lazy(lambda: details.programme_funding if programme else None),
         **milestones_and_statements(user, agreement=found),
         # The latest lines; the timeline, filtered to this agreement, has them all.
         "changes": lazy(lambda: latest_changes[:AGREEMENT_HISTORY]),
@@ -417,6 +322,10 @@ def clause_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     context = {
         "clause": clause,
+        "crumbs": [
+            agreements_crumb(),
+            (clause.agreement.get_absolute_url(), clause.agreement.title),
+        ],
         "changes": history_of(user, clause=clause),
     }
     return render_page(request, "agreements/clause_detail.html", "history", context)
@@ -424,7 +333,8 @@ def clause_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @reader_page
 def topic_list(request: HttpRequest) -> HttpResponse:
-    return _list_page(request, Topic, "agreements/topic_list.html", "topics")
+    rows = Topic.objects.visible_to(request.user).with_party_names()
+    return record_list(request, tables.TOPIC_LIST, rows, Topic.Status)
 
 
 @reader_page
@@ -434,9 +344,8 @@ def topic_detail(request: HttpRequest, slug: str) -> HttpResponse:
     found = get_object_or_404(visible.only("pk", "slug", "title"), slug=slug)
     context = {
         "title": found.title,
-        "topic": lazy(
-            lambda: visible.annotate(party_names=party_names(user, "topics")).get(pk=found.pk)
-        ),
+        "crumbs": [(reverse("agreements:topic_list"), _("Topics"))],
+        "topic": lazy(lambda: visible.with_party_names().get(pk=found.pk)),
         **milestones_and_statements(user, topic=found),
         "changes": history_of(user, topic=found),
     }
@@ -446,17 +355,18 @@ def topic_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @reader_page
 def programme_detail(request: HttpRequest, slug: str) -> HttpResponse:
     user = request.user
-    programme = get_object_or_404(Programme.objects.visible_to(user), slug=slug)
+    # The totals come with the programme: a handful of sources, summed in its own row.
+    programme = get_object_or_404(Programme.objects.visible_to(user).with_funding(), slug=slug)
     context = {
         "programme": programme,
-        "funding": lazy(lambda: programme.funding(user)),
+        "funding": programme.funding,
+        # Through the programme, so that each source knows it (and its currency) unasked.
         "sources": lazy(
-            lambda: (
-                FundingSource.objects.visible_to(user)
-                .filter(programme=programme)
-                .select_related("contributor", "source")
+            lambda: programme.funding_sources.visible_to(user).select_related(
+                "contributor", "source"
             )
         ),
+        "source_columns": tables.FUNDING_SOURCES,
         "agreements": lazy(lambda: Agreement.objects.visible_to(user).filter(programme=programme)),
     }
     return render_page(request, "agreements/programme_detail.html", "funding", context)

@@ -197,6 +197,8 @@ AXES_USERNAME_CALLABLE = axes_username
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("fr", _("French")), ("ru", _("Russian"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# The project's own date formats per language, over Django's (agreements.models.dates).
+FORMAT_MODULE_PATH = ["exomars_site.formats"]
 USE_I18N = True
 # Stored in UTC, shown in the time zone of the office that uses it.
 USE_TZ = True

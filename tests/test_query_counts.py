@@ -26,27 +26,28 @@ from agreements.models import (
     Topic,
 )
 
-MAX_QUERIES = 10
 CACHED_QUERIES = 4
 HTMX = {"HX-Request": "true"}
 
+# What each page costs right after a change (cache emptied), whatever the number of rows:
+# session, user, the reader permission with the record's version, then the page's own.
 PAGES = [
-    ("/", {}),
-    ("/", HTMX),
-    ("/agreements/", {}),
-    ("/agreements/?q=launch&status=draft&sort=updated&page=2", HTMX),
-    ("/agreements/exomars-cooperation/", {}),
-    ("/agreements/exomars-cooperation/?clause_status=draft", HTMX),
-    ("/clauses/{clause}/", {}),
-    ("/topics/", {}),
-    ("/topics/?q=launch&page=2", HTMX),
-    ("/topics/juice/", {}),
-    ("/programmes/exomars/", {}),
-    ("/timeline/", {}),
-    ("/timeline/?agreement=exomars-cooperation&since=2012-01-01", {}),
-    ("/timeline/?page=2", {**HTMX, "HX-Target": "more"}),
-    ("/search/?q=launch", {}),
-    ("/search/?q=launch", HTMX),
+    ("/", {}, 8),
+    ("/", HTMX, 4),
+    ("/agreements/", {}, 5),
+    ("/agreements/?q=launch&status=draft&sort=updated&page=2", HTMX, 5),
+    ("/agreements/exomars-cooperation/", {}, 9),
+    ("/agreements/exomars-cooperation/?clause_status=draft", HTMX, 5),
+    ("/clauses/{clause}/", {}, 5),
+    ("/topics/", {}, 5),
+    ("/topics/?q=launch&page=2", HTMX, 5),
+    ("/topics/juice/", {}, 8),
+    ("/programmes/exomars/", {}, 6),
+    ("/timeline/", {}, 4),
+    ("/timeline/?agreement=exomars-cooperation&since=2012-01-01", {}, 5),
+    ("/timeline/?page=2", {**HTMX, "HX-Target": "more"}, 4),
+    ("/search/?q=launch", {}, 8),
+    ("/search/?q=launch", HTMX, 8),
 ]
 
 
@@ -171,9 +172,9 @@ def queries_for(client, url: str, headers: dict) -> int:
 
 
 @pytest.mark.parametrize("role", ["stakeholder", "editor"])
-@pytest.mark.parametrize(("url", "headers"), PAGES)
+@pytest.mark.parametrize(("url", "headers", "queries"), PAGES)
 def test_a_page_costs_the_same_queries_with_3_or_300_rows(
-    record, login, request, role, url, headers
+    record, login, request, role, url, headers, queries
 ):
     client = login(request.getfixturevalue(role))
     url = url.format(clause=record.clause.pk)
@@ -184,7 +185,6 @@ def test_a_page_costs_the_same_queries_with_3_or_300_rows(
     grow(record, 297)
     cache.clear()
     many = queries_for(client, url, headers)
-    assert few == many
-    assert many <= MAX_QUERIES
+    assert few == many == queries
     # Read again: the cached parts, and no query of the page's own beyond finding its record.
     assert queries_for(client, url, headers) <= CACHED_QUERIES

@@ -9,8 +9,6 @@ from typing import NamedTuple
 
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Coalesce
-from django.urls import reverse
-from django.utils import formats
 from django.utils.translation import gettext as _
 
 from ..emails import absolute_url
@@ -25,7 +23,10 @@ from ..models import (
     StatusChange,
     Subscription,
     Topic,
+    approximate_date,
     date_precision_end,
+    money,
+    shown_to,
 )
 
 # Milestones and funding decisions due within this horizon are listed in every digest.
@@ -109,12 +110,6 @@ class Follows:
         return self._rule(programme_id=self.programme_ids)
 
 
-def may_see(user, record) -> bool:
-    """For a record shown beside a visible one (a change's source, a speaker's party): the
-    same rule as `visible_to` for a record with no parent, applied to an object in hand."""
-    return record is not None and (user.is_staff or not record.is_internal)
-
-
 class ChangeRow(NamedTuple):
     """What a digest needs of every pending change: its ledger id and what the subject
     line counts. Full objects are loaded only for the changes the email lists."""
@@ -176,18 +171,18 @@ def pending_statements(subscription: Subscription, follows: Follows) -> list[Sta
         Statement.objects.visible_to(subscription.user)
         .filter(follows.statements(), created_at__gte=subscription.created_at)
         .filter(~Exists(already_in_a_digest))
-        .select_related("person__party", "agreement", "topic", "source")
+        .with_speakers()
         .order_by("said_on", "pk")
     )
 
 
-def format_approximate(value: datetime.date, precision: str) -> str:
-    """A date as precisely as it is known: "19 Nov 2012", "February 2013", "2016"."""
-    if precision == DatePrecision.YEAR:
-        return formats.date_format(value, "Y")
-    if precision == DatePrecision.MONTH:
-        return formats.date_format(value, "YEAR_MONTH_FORMAT")
-    return formats.date_format(value, "j M Y")
+def funding_detail(funding: FundingSource) -> str:
+    """ "EUR 50,000,000, potential": a funding decision's amount and status, for the digest
+    and the calendar."""
+    return _("%(amount)s, %(status)s") % {
+        "amount": money(funding.amount, funding.programme.currency),
+        "status": funding.get_status_display().lower(),
+    }
 
 
 @dataclass(frozen=True)
@@ -247,33 +242,36 @@ def _subject_title(change: StatusChange) -> str:
     return str(subject)  # "Clause 2 · Proton launchers" already names its kind
 
 
+def _shown(record, user) -> str:
+    """A record beside a visible one (a change's source), named if `user` may see it."""
+    shown = shown_to(record, user)
+    return str(shown) if shown is not None else ""
+
+
 def change_line(change: StatusChange, user) -> ChangeLine:
-    recorded_by = change.recorded_by
     return ChangeLine(
         title=_subject_title(change),
         url=absolute_url(change.subject.get_absolute_url()),
         from_label=change.from_label,
         to_label=change.to_label,
         effective_on=change.effective_on,
-        recorded_by=recorded_by.get_full_name() or recorded_by.get_username(),
-        source=str(change.source) if may_see(user, change.source) else "",
+        recorded_by=change.author_name,
+        source=_shown(change.source, user),
         note=change.note,
     )
 
 
 def statement_line(statement: Statement, user) -> StatementLine:
-    about = statement.agreement or statement.topic
     speaker = statement.person.name
-    if may_see(user, statement.person.party):
-        speaker = f"{speaker} ({statement.person.party})"
-    url = about.get_absolute_url() if about is not None else reverse("agreements:dashboard")
+    if party := _shown(statement.person.party, user):
+        speaker = f"{speaker} ({party})"
     return StatementLine(
         speaker=speaker,
         said_on=statement.said_on,
-        about=str(about) if about is not None else "",
+        about=str(statement.subject or ""),
         summary=statement.summary,
-        url=absolute_url(url),
-        source=str(statement.source) if may_see(user, statement.source) else "",
+        url=absolute_url(statement.get_absolute_url()),
+        source=_shown(statement.source, user),
     )
 
 
@@ -291,20 +289,18 @@ def upcoming_and_overdue(
     milestones = (
         Milestone.objects.visible_to(user)
         .filter(follows.milestones(), happens_on__lte=horizon, happens_on__gte=earliest_start)
-        .select_related("agreement", "topic", "programme")
+        .with_subjects()
     )
     for milestone in milestones:
         if milestone.happens_by < today:
             continue
-        about = milestone.agreement or milestone.topic or milestone.programme
-        url = about.get_absolute_url() if about is not None else reverse("agreements:timeline")
         upcoming.append(
             (
                 milestone.happens_on,
                 DateLine(
                     title=milestone.title,
-                    url=absolute_url(url),
-                    when=format_approximate(milestone.happens_on, milestone.precision),
+                    url=absolute_url(milestone.get_absolute_url()),
+                    when=approximate_date(milestone.happens_on, milestone.precision),
                     approximate=milestone.precision != DatePrecision.DAY,
                     detail=str(milestone.get_kind_display()),
                 ),
@@ -321,14 +317,9 @@ def upcoming_and_overdue(
         line = DateLine(
             title=_("Decision on %(funding)s") % {"funding": funding.title},
             url=absolute_url(funding.get_absolute_url()),
-            when=format_approximate(funding.decision_on, funding.decision_precision),
+            when=approximate_date(funding.decision_on, funding.decision_precision),
             approximate=funding.decision_precision != DatePrecision.DAY,
-            detail=_("%(currency)s %(amount)s, %(status)s")
-            % {
-                "currency": funding.programme.currency,
-                "amount": f"{funding.amount:,.0f}",
-                "status": funding.get_status_display().lower(),
-            },
+            detail=funding_detail(funding),
         )
         if decided_by < today:
             overdue.append((funding.decision_on, line))

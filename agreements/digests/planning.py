@@ -8,15 +8,13 @@ import itertools
 import logging
 import secrets
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 
-from ..emails import RenderedEmail
+from ..emails import RenderedEmail, site_host
 from ..models import (
     DigestDelivery,
     DigestItem,
@@ -91,8 +89,7 @@ def preview_digest(
 
 def _message_id(subscription: Subscription) -> str:
     """Unique (64 random bits, and a unique column) and short enough not to be folded."""
-    domain = urlsplit(settings.SITE_URL).hostname or "localhost"
-    return f"<digest.{subscription.pk}.{secrets.token_hex(8)}@{domain}>"
+    return f"<digest.{subscription.pk}.{secrets.token_hex(8)}@{site_host()}>"
 
 
 def plan_digest(subscription: Subscription, now: datetime.datetime) -> DigestResult:

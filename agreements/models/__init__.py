@@ -4,7 +4,7 @@ One module per concept, each re-exported here so that code imports from `agreeme
 
 - `base`: the visibility rule every read starts from (`objects.visible_to(user)`) and the
   status records whose `status` only `agreements.services.change_status` writes;
-- `dates`: approximate dates (a date plus its precision);
+- `dates`: approximate dates (a date plus its precision) and the one way to write them;
 - `record`: parties, people, sources, programmes and their funding;
 - `negotiation`: agreements and their clauses, topics, milestones and statements;
 - `history`: the append-only status history and the record's version for cached pages;
@@ -13,21 +13,25 @@ One module per concept, each re-exported here so that code imports from `agreeme
 
 from .base import (
     READER_PERMISSION,
+    ReaderUnknown,
     StatusQuerySet,
     StatusRecord,
     StatusWriteRefused,
     Visibility,
     VisibleQuerySet,
     VisibleRecord,
+    aggregate_per_row,
     can_read,
     reader_permission,
     shared,
     shared_or_absent,
+    shown_to,
     status_constraint,
     visibility_constraint,
 )
 from .dates import (
     DatePrecision,
+    approximate_date,
     check_date_precision,
     date_precision_end,
 )
@@ -56,9 +60,11 @@ from .negotiation import (
     Milestone,
     MilestoneKind,
     MilestoneQuerySet,
+    PartyNamesQuerySet,
     Statement,
     StatementQuerySet,
     Topic,
+    TopicQuerySet,
     TopicStatus,
 )
 from .record import (
@@ -74,6 +80,8 @@ from .record import (
     ProgrammeQuerySet,
     Source,
     SourceKind,
+    funding_columns,
+    money,
 )
 
 __all__ = [
@@ -100,9 +108,11 @@ __all__ = [
     "MilestoneQuerySet",
     "Party",
     "PartyKind",
+    "PartyNamesQuerySet",
     "Person",
     "Programme",
     "ProgrammeQuerySet",
+    "ReaderUnknown",
     "RecordVersion",
     "Source",
     "SourceKind",
@@ -116,17 +126,23 @@ __all__ = [
     "Subscription",
     "SubscriptionFrequency",
     "Topic",
+    "TopicQuerySet",
     "TopicStatus",
     "Visibility",
     "VisibleQuerySet",
     "VisibleRecord",
+    "aggregate_per_row",
+    "approximate_date",
     "can_read",
     "check_date_precision",
     "date_precision_end",
+    "funding_columns",
+    "money",
     "new_feed_token",
     "reader_permission",
     "shared",
     "shared_or_absent",
+    "shown_to",
     "status_constraint",
     "visibility_constraint",
 ]

@@ -8,7 +8,8 @@ Every status is written by `agreements.services.change_status`, which appends a
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 READER_PERMISSION = "agreements.view_agreement"
@@ -56,18 +57,78 @@ def shared_or_absent(relation: str) -> Q:
     return Q(**{f"{relation}__isnull": True}) | shared(f"{relation}__")
 
 
+def shown_to(record, user):
+    """`record` when `user` may see it, else None: the visibility rule for one record in hand.
+
+    For records reached through a foreign key of a visible record (a change's source, a
+    clause's obligated party, a speaker's party): the query that found the visible record
+    cannot filter them, and an internal one must not reach a reader. Lists are filtered by
+    `visible_to` in the query instead.
+    """
+    if record is None:
+        return None
+    if getattr(record, "is_internal", False) and not user.is_staff:
+        return None
+    return record
+
+
+class ReaderUnknown(Exception):
+    """A per-row total was asked of a queryset that did not start from `visible_to(user)`."""
+
+
 class VisibleQuerySet(models.QuerySet):
-    """Reads start here: `Model.objects.visible_to(user)`."""
+    """Reads start here: `Model.objects.visible_to(user)`.
+
+    The queryset remembers its reader, so that the per-row totals chained after it
+    (`.with_clause_counts()`, `.with_funding()`, `.with_party_names()`) count only what
+    that same reader may see: a page cannot show one reader's rows with another reader's
+    totals, nor totals over records nobody asked about. Such a method reads `self.reader`,
+    which refuses to answer for a queryset that did not start from `visible_to`.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._reader = None
+
+    def _clone(self):
+        clone = super()._clone()
+        clone._reader = self._reader
+        return clone
+
+    @property
+    def reader(self):
+        if self._reader is None:
+            raise ReaderUnknown(
+                f"{self.model.__name__}: start from objects.visible_to(user) before asking "
+                "for totals, so that they count what that user may see"
+            )
+        return self._reader
 
     def visibility_rule(self) -> Q:
         return shared()
 
     def visible_to(self, user):
         if not can_read(user):
-            return self.none()
-        if user.is_staff:
-            return self.all()
-        return self.filter(self.visibility_rule())
+            queryset = self.none()
+        elif user.is_staff:
+            queryset = self.all()
+        else:
+            queryset = self.filter(self.visibility_rule())
+        queryset._reader = user
+        return queryset
+
+
+def aggregate_per_row(related: models.QuerySet, link: str, aggregate, default, outer: str = "pk"):
+    """An aggregate over each row's related rows, as a column of the row's own query.
+
+    `related` is already filtered to what the reader may see; `link` is its foreign key to
+    the row (or to `outer`, a foreign key of the row). A correlated subquery rather than a
+    join, so that one query carries several such columns (clauses by status, funding by
+    status, party names) without multiplying rows, and without the GROUP BY that would
+    drop the model's default order.
+    """
+    rows = related.filter(**{link: OuterRef(outer)}).order_by().values(link)
+    return Coalesce(Subquery(rows.annotate(total=aggregate).values("total")), default)
 
 
 class VisibleRecord(models.Model):

@@ -1,4 +1,12 @@
-"""Approximate dates: a date plus how precisely it is known ("February 2013", "2022")."""
+"""Approximate dates: a date plus how precisely it is known ("February 2013", "2022").
+
+`approximate_date` is the one way such a date is written, on pages (the `approximate_date`
+template filter), in emails, feeds, calendars and the admin. It is localized through
+Django's format settings, which the project adjusts per language in
+`exomars_site/formats/`: "19 Nov 2012", "February 2013" in English; "19 novembre 2012",
+"février 2013" in French; "19 ноября 2012", "Февраль 2013" in Russian, where a month alone
+takes the nominative and a day's month the genitive.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +15,7 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
 
@@ -35,3 +44,15 @@ def date_precision_end(value: datetime.date, precision: str) -> datetime.date:
     if precision == DatePrecision.MONTH:
         return value.replace(day=calendar.monthrange(value.year, value.month)[1])
     return value
+
+
+def approximate_date(value: datetime.date | None, precision: str = DatePrecision.DAY) -> str:
+    """A date written as precisely as it is known, in the current language: a day as the
+    language's DATE_FORMAT, a month as its YEAR_MONTH_FORMAT, a year as the year."""
+    if value is None:
+        return ""
+    if precision == DatePrecision.YEAR:
+        return formats.date_format(value, "Y")
+    if precision == DatePrecision.MONTH:
+        return formats.date_format(value, "YEAR_MONTH_FORMAT")
+    return formats.date_format(value, "DATE_FORMAT")

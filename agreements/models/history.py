@@ -201,6 +201,11 @@ class StatusChange(models.Model):
     def subject(self) -> Agreement | Clause | Topic | FundingSource:
         return self.agreement or self.clause or self.topic or self.funding_source
 
+    @property
+    def author_name(self) -> str:
+        """Who recorded the change, as pages, emails and feeds name them."""
+        return self.recorded_by.get_full_name() or self.recorded_by.get_username()
+
     def _label(self, value: str) -> str:
         if not value:
             return ""

@@ -1,12 +1,20 @@
 """What is negotiated: agreements and their clauses, topics under discussion, milestones
-and statements."""
+and statements.
+
+Per-row totals are chainable methods of each model's queryset, after `visible_to(user)`:
+`Agreement.objects.visible_to(user).with_clause_counts().with_party_names()`. Each adds
+columns to the rows' own query (a correlated subquery per column, `aggregate_per_row`)
+counting only what that reader may see, so a page asks once whatever the number of rows.
+A new total is one more such method here, named `with_<what>()`.
+"""
 
 from __future__ import annotations
 
 import datetime
 
-from django.db import models
-from django.db.models import Q
+from django.db import connection, models
+from django.db.models import Count, Q, StringAgg, TextField, Value
+from django.db.models.functions import Coalesce, NullIf
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -17,19 +25,60 @@ from .base import (
     StatusRecord,
     VisibleQuerySet,
     VisibleRecord,
+    aggregate_per_row,
     shared,
     shared_or_absent,
     status_constraint,
     visibility_constraint,
 )
 from .dates import DatePrecision, check_date_precision, date_precision_end
-from .record import Party, Person, Programme, Source
+from .record import FundingBreakdown, Party, Person, Programme, Source, funding_columns
 
 # Agreements and their clauses -------------------------------------------------------------
 
 
-class AgreementQuerySet(StatusQuerySet):
-    pass
+class PartyNamesQuerySet(StatusQuerySet):
+    """For records with parties (agreements, topics)."""
+
+    def with_party_names(self):
+        """The parties the reader may see, as one "ESA, Roscosmos" column: `party_names`."""
+        relation = self.model._meta.get_field("parties").related_query_name()
+        name = Coalesce(NullIf("short_name", Value("")), "name")
+        # SQLite before 3.44 cannot order inside an aggregate; there the order is the table's.
+        ordered = (
+            {"order_by": "name"} if connection.features.supports_aggregate_order_by_clause else {}
+        )
+        return self.annotate(
+            party_names=aggregate_per_row(
+                Party.objects.visible_to(self.reader),
+                relation,
+                StringAgg(name, Value(", "), **ordered),
+                Value("", output_field=TextField()),
+            )
+        )
+
+
+class AgreementQuerySet(PartyNamesQuerySet):
+    def with_clause_counts(self):
+        """The clauses the reader may see, by status (`clauses_<status>`, and
+        `agreement.clause_counts` in status order) and in all (`clause_total`)."""
+        clauses = Clause.objects.visible_to(self.reader)
+        return self.annotate(
+            **{
+                f"clauses_{status}": aggregate_per_row(
+                    clauses.filter(status=status), "agreement", Count("pk"), 0
+                )
+                for status in ClauseStatus.values
+            },
+            clause_total=aggregate_per_row(clauses, "agreement", Count("pk"), 0),
+        )
+
+    def with_programme_funding(self):
+        """The funding totals of each agreement's programme, as the reader may see them:
+        `agreement.programme_funding`, in the agreement's own row."""
+        return self.select_related("programme").annotate(
+            **funding_columns(self.reader, programme="programme")
+        )
 
 
 class AgreementStatus(models.TextChoices):
@@ -76,6 +125,21 @@ class Agreement(StatusRecord):
 
     def get_absolute_url(self) -> str:
         return reverse("agreements:agreement_detail", args=[self.slug])
+
+    @property
+    def clause_counts(self) -> list[tuple[str, str, int]]:
+        """(status, label, count) in status order, from `with_clause_counts()`."""
+        return [
+            (status, label, getattr(self, f"clauses_{status}"))
+            for status, label in ClauseStatus.choices
+        ]
+
+    @property
+    def programme_funding(self) -> FundingBreakdown | None:
+        """From `with_programme_funding()`; None for an agreement with no programme."""
+        if self.programme is None:
+            return None
+        return FundingBreakdown.from_columns(self.programme, self)
 
 
 class ClauseQuerySet(StatusQuerySet):
@@ -142,6 +206,10 @@ class Clause(StatusRecord):
         return reverse("agreements:clause_detail", args=[self.pk])
 
 
+class TopicQuerySet(PartyNamesQuerySet):
+    pass
+
+
 class TopicStatus(models.TextChoices):
     PROPOSED = "proposed", _("Proposed")
     IN_DISCUSSION = "in_discussion", _("In discussion")
@@ -163,6 +231,8 @@ class Topic(StatusRecord):
         _("status"), max_length=20, choices=Status.choices, default=Status.PROPOSED
     )
     next_step = models.CharField(_("next step"), max_length=300, blank=True)
+
+    objects = TopicQuerySet.as_manager()
 
     class Meta:
         ordering = ["title"]
@@ -193,6 +263,9 @@ class MilestoneQuerySet(VisibleQuerySet):
             | Q(precision=DatePrecision.MONTH, happens_on__gte=today.replace(day=1))
             | Q(precision=DatePrecision.YEAR, happens_on__gte=datetime.date(today.year, 1, 1))
         )
+
+    def with_subjects(self):
+        return self.select_related("agreement", "topic", "programme")
 
     def upcoming(self, today: datetime.date | None = None):
         today = today or timezone.localdate()
@@ -285,6 +358,16 @@ class Milestone(VisibleRecord):
     def happens_by(self) -> datetime.date:
         return date_precision_end(self.happens_on, self.precision)
 
+    @property
+    def subject(self) -> Agreement | Topic | Programme | None:
+        """What the milestone belongs to; visible whenever the milestone is (its rule)."""
+        return self.agreement or self.topic or self.programme
+
+    def get_absolute_url(self) -> str:
+        """A milestone has no page: its record's, or the timeline for one that stands alone."""
+        subject = self.subject
+        return subject.get_absolute_url() if subject else reverse("agreements:timeline")
+
 
 class StatementQuerySet(VisibleQuerySet):
     def visibility_rule(self) -> Q:
@@ -294,6 +377,9 @@ class StatementQuerySet(VisibleQuerySet):
             & shared_or_absent("agreement")
             & shared_or_absent("topic")
         )
+
+    def with_speakers(self):
+        return self.select_related("person__party", "source", "agreement", "topic")
 
 
 class Statement(VisibleRecord):
@@ -340,3 +426,13 @@ class Statement(VisibleRecord):
 
     def __str__(self) -> str:
         return f"{self.person}, {self.said_on:%Y-%m-%d}"
+
+    @property
+    def subject(self) -> Agreement | Topic | None:
+        """What the statement is about; visible whenever the statement is (its rule)."""
+        return self.agreement or self.topic
+
+    def get_absolute_url(self) -> str:
+        """A statement has no page: its record's, or the dashboard for one about nothing."""
+        subject = self.subject
+        return subject.get_absolute_url() if subject else reverse("agreements:dashboard")

@@ -1,5 +1,12 @@
 """Who negotiates, where facts come from, and the money: parties, people, sources,
-programmes and their funding sources."""
+programmes and their funding sources.
+
+A programme's funding totals are derived, never typed: `Programme.objects.visible_to(user)
+.with_funding()` adds the sum of each funding status, over the sources that reader may see,
+as columns of each programme's row (one query for a whole list), and `programme.funding`
+reads them as a `FundingBreakdown`. An agreement carries its programme's totals the same
+way (`AgreementQuerySet.with_programme_funding`). `money` writes an amount.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +15,18 @@ from decimal import Decimal
 
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Q, Sum, Value
 from django.urls import reverse
+from django.utils import formats
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext, pgettext_lazy
 
 from .base import (
     StatusQuerySet,
     StatusRecord,
     VisibleQuerySet,
     VisibleRecord,
+    aggregate_per_row,
     shared,
     status_constraint,
     visibility_constraint,
@@ -37,7 +46,7 @@ class PartyKind(models.TextChoices):
 class Party(VisibleRecord):
     Kind = PartyKind
 
-    name = models.CharField(_("name"), max_length=200)
+    name = models.CharField(pgettext_lazy("thing", "name"), max_length=200)
     short_name = models.CharField(_("short name"), max_length=40, blank=True)
     slug = models.SlugField(_("slug"), max_length=80, unique=True)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.AGENCY)
@@ -56,7 +65,7 @@ class Party(VisibleRecord):
 
 
 class Person(VisibleRecord):
-    name = models.CharField(_("name"), max_length=200)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=200)
     party = models.ForeignKey(
         Party, on_delete=models.PROTECT, related_name="people", verbose_name=_("party")
     )
@@ -109,6 +118,25 @@ class Source(VisibleRecord):
 ZERO = Decimal("0")
 
 
+def money(amount: Decimal | None, currency: str = "") -> str:
+    """An amount in the current language: "EUR 1,200,000,000", "1 200 000 000 EUR".
+
+    Cents only when there are some: the record counts in millions, but an editor who types
+    cents sees them.
+    """
+    if amount is None:
+        return ""
+    places = 0 if amount == amount.to_integral_value() else 2
+    number = formats.number_format(amount, decimal_pos=places, use_l10n=True, force_grouping=True)
+    if not currency:
+        return number
+    # Translators: where the currency code stands beside an amount in your language.
+    return pgettext("amount of money", "%(currency)s %(amount)s") % {
+        "currency": currency,
+        "amount": number,
+    }
+
+
 @dataclass(frozen=True)
 class FundingBreakdown:
     """How a programme's gap is being closed, derived from its funding sources."""
@@ -140,13 +168,39 @@ class FundingBreakdown:
             return ZERO
         return min(amount * 100 / self.in_question, Decimal(100)).quantize(Decimal("0.1"))
 
+    @classmethod
+    def from_columns(cls, programme: Programme, row) -> FundingBreakdown:
+        """The totals that `funding_columns` added to `row` (the programme's or an
+        agreement's), for `programme`."""
+        return cls(
+            currency=programme.currency,
+            in_question=programme.amount_in_question,
+            **{status: getattr(row, f"funding_{status}") for status in FundingStatus.values},
+        )
+
+
+def funding_columns(reader, programme: str = "pk") -> dict:
+    """The sum of each funding status over the sources `reader` may see, as columns
+    `funding_<status>` of a row whose `programme` field is the programme (its own "pk" for a
+    programme's row, "programme" for an agreement's)."""
+    sources = FundingSource.objects.visible_to(reader)
+    nothing = Value(ZERO, output_field=models.DecimalField(max_digits=18, decimal_places=2))
+    return {
+        f"funding_{status}": aggregate_per_row(
+            sources.filter(status=status), "programme", Sum("amount"), nothing, outer=programme
+        )
+        for status in FundingStatus.values
+    }
+
 
 class ProgrammeQuerySet(VisibleQuerySet):
-    pass
+    def with_funding(self):
+        """Each programme's funding totals, as its reader may see them: `programme.funding`."""
+        return self.annotate(**funding_columns(self.reader))
 
 
 class Programme(VisibleRecord):
-    name = models.CharField(_("name"), max_length=200)
+    name = models.CharField(pgettext_lazy("thing", "name"), max_length=200)
     slug = models.SlugField(_("slug"), max_length=80, unique=True)
     summary = models.TextField(_("summary"), blank=True)
     currency = models.CharField(_("currency"), max_length=3, default="EUR")
@@ -197,27 +251,11 @@ class Programme(VisibleRecord):
     def get_absolute_url(self) -> str:
         return reverse("agreements:programme_detail", args=[self.slug])
 
-    def funding(self, user=None) -> FundingBreakdown:
-        """Totals by status in one aggregate query, over the sources `user` may see.
-
-        With no user, every source counts (staff, admin, digests for staff).
-        """
-        sources = FundingSource.objects.filter(programme=self)
-        if user is not None:
-            sources = sources.visible_to(user)
-        totals = sources.aggregate(
-            **{
-                status: Coalesce(
-                    Sum("amount", filter=Q(status=status)),
-                    ZERO,
-                    output_field=models.DecimalField(max_digits=18, decimal_places=2),
-                )
-                for status in FundingSource.Status.values
-            }
-        )
-        return FundingBreakdown(
-            currency=self.currency, in_question=self.amount_in_question, **totals
-        )
+    @property
+    def funding(self) -> FundingBreakdown:
+        """How the amount in question is covered; the programme must come from
+        `Programme.objects.visible_to(user).with_funding()`."""
+        return FundingBreakdown.from_columns(self, self)
 
 
 class FundingSourceQuerySet(StatusQuerySet):

@@ -1,4 +1,8 @@
-"""Template helpers of the reader pages: dates as precise as known, status badges, money."""
+"""Template helpers of the reader pages: dates as precise as known, status badges, money.
+
+The filters are the models' own functions (`agreements.models`), so that a page, an email,
+a feed and the admin write a date, an amount or a hidden record the same way.
+"""
 
 from __future__ import annotations
 
@@ -7,28 +11,19 @@ from decimal import Decimal
 from urllib.parse import urlsplit
 
 from django import template
-from django.utils import formats
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext
 
-from agreements.models import DatePrecision, FundingBreakdown
+from agreements.models import FundingBreakdown, approximate_date, money, shown_to
 
 register = template.Library()
 
 
-@register.filter
-def approximate_date(value: datetime.date | None, precision: str = DatePrecision.DAY) -> str:
-    """ "19 Nov 2012", "February 2013" or "2022": a date shown as precisely as it is known."""
-    if not value:
-        return ""
-    if precision == DatePrecision.YEAR:
-        return formats.date_format(value, "Y")
-    if precision == DatePrecision.MONTH:
-        return formats.date_format(value, "YEAR_MONTH_FORMAT")
-    # Translators: a date known to the day, in PHP date() syntax as Django uses it.
-    return formats.date_format(value, pgettext("day-precise date", "j M Y"))
+register.filter("approximate_date", approximate_date)
+register.filter("money", money)
+# `record|shown_to:user`: the record, or None when the user may not see it.
+register.filter("shown_to", shown_to)
 
 
 @register.simple_tag
@@ -37,29 +32,6 @@ def status_badge(value: str, label: str) -> SafeString:
     if not value:
         return format_html('<span class="badge status-none">{}</span>', _("none"))
     return format_html('<span class="badge status-{}">{}</span>', value, label)
-
-
-@register.filter
-def shown_to(record, user):
-    """`record` when `user` may see it, else None.
-
-    For records reached through a foreign key of a visible record (a statement's source,
-    a clause's obligated party): the join cannot filter them, and an internal one must
-    not reach a reader. Lists are filtered by `visible_to` in the query instead.
-    """
-    if record is None:
-        return None
-    if getattr(record, "is_internal", False) and not user.is_staff:
-        return None
-    return record
-
-
-@register.filter
-def money(amount: Decimal | None, currency: str = "") -> str:
-    if amount is None:
-        return ""
-    number = formats.number_format(amount, decimal_pos=0, use_l10n=True, force_grouping=True)
-    return f"{currency} {number}".strip()
 
 
 def _svg_number(value: Decimal) -> str:

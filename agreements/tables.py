@@ -1,0 +1,176 @@
+"""The record tables of the reader pages: which columns each one shows, and the words around
+the list pages' tables.
+
+A table is a list of `Column`s, given with its rows to the record table component
+(`{% record_table rows columns empty %}`, templates/agreements/components/record_table.html).
+The component writes everything else: the headings, the label each cell carries on a
+narrow screen, the row's name as its header and link, status badges, dates and amounts as
+the reader's language writes them, and a linked record only if the reader may see it. A new
+table brings its columns and nothing else; agreements with a count of something per row:
+
+    COLUMNS = [
+        Column(_("Agreement"), "title", kind=Kind.NAME),
+        Column(_("Status"), kind=Kind.STATUS),
+        Column(_("Open blockers"), "open_blockers", kind=Kind.NUMBER),
+    ]
+
+A list page (search, status filter, sort, pages: templates/agreements/record_list.html) is
+a `RecordList`: its columns and its words.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from functools import reduce
+from typing import Any, NamedTuple
+
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
+
+
+class Kind(enum.StrEnum):
+    """What a cell shows, and so how the component writes it."""
+
+    NAME = "name"  # the row's name: its header, linked to its page unless `link=False`
+    STATUS = "status"  # the row's status as a badge
+    TEXT = "text"  # plain text, "—" when empty
+    NOTE = "note"  # free text with its line breaks, nothing when empty
+    NUMBER = "number"  # a count, right-aligned
+    MONEY = "money"  # an amount in the currency at `currency`, right-aligned
+    UPDATED = "updated"  # a moment, as the language writes a short date
+    APPROXIMATE_DATE = "approximate_date"  # a date as precise as `precision` says
+    RECORD = "record"  # a linked record (a party), shown only if the reader may see it
+    SOURCE = "source"  # a source, linked to where it is published, if the reader may see it
+    TEMPLATE = "template"  # anything else: `template` is rendered with the row as `row`
+
+
+@dataclass(frozen=True)
+class Column:
+    heading: str
+    # Where the cell's value is on the row, dotted for a related record ("programme.currency").
+    field: str = ""
+    kind: Kind = Kind.TEXT
+    # For APPROXIMATE_DATE: the row's precision field; for MONEY: the row's currency field.
+    precision: str = ""
+    currency: str = ""
+    template: str = ""
+    link: bool = True
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind in (Kind.NUMBER, Kind.MONEY)
+
+    def value(self, row, field: str | None = None) -> Any:
+        path = self.field if field is None else field
+        if not path:
+            return None
+        return reduce(lambda obj, name: getattr(obj, name, None), path.split("."), row)
+
+
+class Cell(NamedTuple):
+    column: Column
+    value: Any
+    # The row's precision (APPROXIMATE_DATE) or currency (MONEY).
+    detail: Any = None
+
+
+def cells(row, columns: list[Column]) -> list[Cell]:
+    """What each column shows of `row`."""
+    return [
+        Cell(column, column.value(row), column.value(row, column.precision or column.currency))
+        for column in columns
+    ]
+
+
+@dataclass(frozen=True)
+class RecordList:
+    """A list page: the table's columns and the words around it."""
+
+    title: str  # of the browser tab
+    heading: str
+    search_label: str
+    filter_label: str
+    count: str  # how many match, lazily plural on "count": `count % {"count": 3}`
+    empty: str
+    columns: list[Column]
+
+
+# Agreements and topics -------------------------------------------------------------------
+
+AGREEMENTS = [
+    Column(_("Agreement"), "title", kind=Kind.NAME),
+    Column(_("Status"), kind=Kind.STATUS),
+    Column(_("Parties"), "party_names"),
+    Column(_("Clauses"), "clause_total", kind=Kind.NUMBER),
+    Column(_("Updated"), "updated_at", kind=Kind.UPDATED),
+]
+
+AGREEMENT_LIST = RecordList(
+    title=_("Agreements"),
+    heading=_("Agreements"),
+    search_label=_("Search agreements"),
+    filter_label=_("Filter agreements"),
+    count=ngettext_lazy("%(count)d agreement", "%(count)d agreements", "count"),
+    empty=_("No agreement matches these filters."),
+    columns=AGREEMENTS,
+)
+
+CLAUSES = [
+    Column(_("Ref."), "reference"),
+    Column(_("Clause"), "title", kind=Kind.NAME),
+    Column(_("Obligated party"), "obligated_party", kind=Kind.RECORD),
+    Column(_("Status"), kind=Kind.STATUS),
+]
+
+TOPICS = [
+    Column(_("Topic"), "title", kind=Kind.NAME),
+    Column(_("Status"), kind=Kind.STATUS),
+    Column(_("Parties"), "party_names"),
+    Column(_("Next step"), "next_step"),
+]
+
+TOPIC_LIST = RecordList(
+    title=_("Topics"),
+    heading=_("Topics under discussion"),
+    search_label=_("Search topics"),
+    filter_label=_("Filter topics"),
+    count=ngettext_lazy("%(count)d topic", "%(count)d topics", "count"),
+    empty=_("No topic matches these filters."),
+    columns=TOPICS,
+)
+
+# Money -----------------------------------------------------------------------------------
+
+FUNDING_SOURCES = [
+    Column(_("Funding source"), "title", kind=Kind.NAME, link=False),
+    Column(_("Contributor"), "contributor", kind=Kind.RECORD),
+    Column(_("Amount"), "amount", kind=Kind.MONEY, currency="programme.currency"),
+    Column(_("Status"), kind=Kind.STATUS),
+    Column(_("Condition"), "condition"),
+    Column(
+        _("Decision expected"),
+        "decision_on",
+        kind=Kind.APPROXIMATE_DATE,
+        precision="decision_precision",
+    ),
+    Column(_("Source"), "source", kind=Kind.SOURCE),
+]
+
+# The status history ----------------------------------------------------------------------
+
+_EFFECTIVE = Column(_("Effective"), "effective_on", kind=Kind.APPROXIMATE_DATE)
+_CHANGE_DETAILS = [
+    Column(_("Change"), kind=Kind.TEMPLATE, template="agreements/_transition.html"),
+    Column(_("Recorded by"), "author_name"),
+    Column(_("Note"), "note", kind=Kind.NOTE),
+    Column(_("Source"), "source", kind=Kind.SOURCE),
+]
+
+HISTORY = [_EFFECTIVE, *_CHANGE_DETAILS]
+# For an agreement's history, which holds its clauses' changes too.
+HISTORY_WITH_SUBJECTS = [
+    _EFFECTIVE,
+    Column(_("Record"), kind=Kind.TEMPLATE, template="agreements/_subject.html"),
+    *_CHANGE_DETAILS,
+]
