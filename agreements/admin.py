@@ -746,8 +746,16 @@ class StatusChangeAdmin(HistoryLabels, ReadOnlyAdmin):
 
 @admin.register(Subscription)
 class SubscriptionAdmin(MalformedInputRefused, admin.ModelAdmin):
-    list_display = ("user", "frequency", "hour", "weekday", "follows_everything", "next_due_at")
-    list_filter = ("frequency", "follows_everything")
+    list_display = (
+        "user",
+        "frequency",
+        "hour",
+        "weekday",
+        "language",
+        "follows_everything",
+        "next_due_at",
+    )
+    list_filter = ("frequency", "language", "follows_everything")
     search_fields = ("user__username", "user__email")
     autocomplete_fields = ("agreements", "topics")
     # The feed token is a credential of its owner; editors neither see nor set it.
@@ -755,6 +763,7 @@ class SubscriptionAdmin(MalformedInputRefused, admin.ModelAdmin):
         "user",
         "frequency",
         ("hour", "weekday"),
+        "language",
         "follows_everything",
         "agreements",
         "topics",

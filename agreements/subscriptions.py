@@ -44,8 +44,19 @@ class SubscriptionForm(forms.ModelForm):
 
     class Meta:
         model = Subscription
-        fields = ["frequency", "hour", "weekday", "follows_everything", "agreements", "topics"]
-        labels = {"frequency": gettext_lazy("Send me a digest")}
+        fields = [
+            "frequency",
+            "hour",
+            "weekday",
+            "language",
+            "follows_everything",
+            "agreements",
+            "topics",
+        ]
+        labels = {
+            "frequency": gettext_lazy("Send me a digest"),
+            "language": gettext_lazy("Language of the digest"),
+        }
         widgets = {
             "frequency": forms.RadioSelect,
             "agreements": forms.CheckboxSelectMultiple,
@@ -61,9 +72,14 @@ class SubscriptionForm(forms.ModelForm):
         # Only what the user may see is offered, and only that validates.
         self.fields["agreements"].queryset = Agreement.objects.visible_to(user)
         self.fields["topics"].queryset = Topic.objects.visible_to(user)
+        # A form from before the language was offered (an open tab) keeps the one set.
+        self.fields["language"].required = False
         self.was_active = (
             self.instance.pk is not None and self.instance.frequency != Subscription.Frequency.OFF
         )
+
+    def clean_language(self) -> str:
+        return self.cleaned_data["language"] or self.instance.language
 
     def clean(self):
         cleaned = super().clean()

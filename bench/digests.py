@@ -450,6 +450,7 @@ def sample_contexts(limit: int):
 
 def floor(contexts: list[dict]) -> dict:
     """Render and send the same messages from contexts in memory: no database at all."""
+    from django.conf import settings
     from django.core.mail import mailers
 
     from agreements import digests
@@ -458,7 +459,7 @@ def floor(contexts: list[dict]) -> dict:
     def render_and_send():
         mailer = mailers.default
         for context in contexts:
-            with digests.email_locale():
+            with digests.email_locale(settings.LANGUAGE_CODE):
                 subject, text, html = render_email("digest", context)
             message = build_message(
                 to="manager@example.org",

@@ -481,7 +481,13 @@ def test_editors_change_a_subscription_without_seeing_its_feed_token(
     assert subscription.feed_token not in response.text
     response = client.post(
         url("subscription_change", subscription.pk),
-        {"frequency": "off", "hour": "7", "weekday": "0", "follows_everything": "on"},
+        {
+            "frequency": "off",
+            "hour": "7",
+            "weekday": "0",
+            "language": "en",
+            "follows_everything": "on",
+        },
     )
     assert response.status_code == 302
     subscription.refresh_from_db()
@@ -592,7 +598,13 @@ def test_an_editor_changing_a_subscription_reschedules_it(client, editor, manage
     assert f"/subscriptions/{subscription.pk}/preview/" in page.content.decode()
     response = client.post(
         url,
-        {"frequency": "daily", "hour": "7", "weekday": "0", "follows_everything": "on"},
+        {
+            "frequency": "daily",
+            "hour": "7",
+            "weekday": "0",
+            "language": "en",
+            "follows_everything": "on",
+        },
     )
     assert response.status_code == 302
     subscription.refresh_from_db()

@@ -314,6 +314,57 @@ def test_upcoming_milestones_and_overdue_decisions_come_with_a_digest(record, ma
     assert "Decision on Science Programme Committee (EUR 50,000,000, potential)" in overdue
 
 
+@pytest.mark.parametrize(
+    ("language", "day", "month", "amount", "heading"),
+    [
+        ("en", "19 Nov 2012", "February 2013", "EUR 50,000,000", "Coming up in the next 14 days"),
+        (
+            "fr",
+            "19 novembre 2012",
+            "février 2013",
+            "50\xa0000\xa0000 EUR",
+            "Dans les 14 prochains jours",
+        ),
+        # A month alone in the nominative, a day's month in the genitive.
+        ("ru", "19 ноября 2012", "Февраль 2013", "50\xa0000\xa0000 EUR", "В ближайшие 14 дней"),  # noqa: RUF001
+    ],
+)
+def test_a_digest_is_written_in_its_recipients_language(
+    record, manager, editor, language, day, month, amount, heading
+):
+    now = datetime.datetime(2013, 2, 10, 8, tzinfo=PARIS)
+    subscription = subscribe(
+        manager, language=language, next_due_at=now - datetime.timedelta(minutes=1)
+    )
+    services.change_status(
+        record.clause, to="pending", by=editor, effective_on=datetime.date(2012, 11, 19)
+    )
+
+    digests.plan_due_digests(now)
+
+    # The committee's 50 million is decided in February 2013, known to the month.
+    delivery = delivery_of(subscription)
+    for body in (delivery.body_text, delivery.body_html):
+        assert day in body
+        assert month in body
+        assert amount in body
+        assert heading in body or heading.upper() in body
+    if language != "en":
+        assert "Nov 2012" not in delivery.body_text
+        assert "50,000,000" not in delivery.body_text
+
+
+def test_a_digest_in_a_language_no_longer_offered_is_in_the_sites(record, manager, editor):
+    subscription = subscribe(manager, language="de")
+    services.change_status(
+        record.clause, to="pending", by=editor, effective_on=datetime.date(2012, 11, 19)
+    )
+
+    plan_now()
+
+    assert "19 Nov 2012" in delivery_of(subscription).body_text
+
+
 def test_a_secured_decision_is_not_overdue(record, manager, editor):
     subscription = subscribe(manager)
     FundingSource.objects.filter(pk=record.secured.pk).update(

@@ -66,7 +66,14 @@ def test_without_javascript_it_saves_and_redirects(login, manager):
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("hour", "25"), ("hour", "-1"), ("hour", "seven"), ("weekday", "7"), ("frequency", "hourly")],
+    [
+        ("hour", "25"),
+        ("hour", "-1"),
+        ("hour", "seven"),
+        ("weekday", "7"),
+        ("frequency", "hourly"),
+        ("language", "de"),
+    ],
 )
 def test_bad_values_are_form_errors_and_save_nothing(login, manager, field, value):
     response = login(manager).post(URL, settings_form(**{field: value}), headers=HTMX)
@@ -75,6 +82,24 @@ def test_bad_values_are_form_errors_and_save_nothing(login, manager, field, valu
     assert "Select a valid choice" in response.content.decode()
     assert "Saved." not in response.content.decode()
     assert not Subscription.objects.exists()
+
+
+def test_it_offers_the_sites_languages_and_starts_from_its_own(login, manager, settings):
+    content = login(manager).get(URL).content.decode()
+
+    for code, _name in settings.LANGUAGES:
+        assert f'<option value="{code}"' in content
+    assert f'<option value="{settings.LANGUAGE_CODE}" selected>' in content
+
+
+def test_it_saves_the_language_of_the_digest(login, manager):
+    client = login(manager)
+    client.post(URL, settings_form(language="ru"), headers=HTMX)
+    assert Subscription.objects.get(user=manager).language == "ru"
+
+    # A form without the field (a page opened before it was offered) keeps it.
+    client.post(URL, settings_form(hour="9"), headers=HTMX)
+    assert Subscription.objects.get(user=manager).language == "ru"
 
 
 def test_a_bad_value_does_not_change_an_existing_subscription(login, manager):

@@ -73,7 +73,7 @@ def preview_digest(
     """The subscription's next digest as it stands: (subject, text, html). Writes nothing,
     attaches nothing: for the admin and the staff preview page."""
     now = now or timezone.now()
-    with email_locale():
+    with email_locale(subscription.language_code):
         content = collect(subscription, now.astimezone(local_zone()).date())
         return render_digest(
             subscription,
@@ -105,7 +105,7 @@ def plan_digest(subscription: Subscription, now: datetime.datetime) -> DigestRes
         subscription_id=subscription.pk,
         recipient=subscription.user.email,
     )
-    with transaction.atomic(), email_locale():
+    with transaction.atomic(), email_locale(subscription.language_code):
         claim = Subscription.objects.filter(
             pk=subscription.pk, next_due_at=subscription.next_due_at
         ).exclude(frequency=Subscription.Frequency.OFF)

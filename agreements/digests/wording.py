@@ -183,8 +183,10 @@ def render_digest(
 
 
 @contextlib.contextmanager
-def email_locale():
-    """Digests are worded in the site's language and dated in its time zone, whatever the
-    process that plans them (a command, an admin request in another language)."""
-    with translation.override(settings.LANGUAGE_CODE), timezone.override(local_zone()):
+def email_locale(language: str):
+    """A digest is worded, dated and numbered in its recipient's language
+    (`subscription.language_code`) and dated in the site's time zone, whatever the process
+    that plans it (a command, an admin request in another language): "19 Nov 2012" and
+    "EUR 1,200,000,000" in English, "19 novembre 2012" and "1 200 000 000 EUR" in French."""
+    with translation.override(language), timezone.override(local_zone()):
         yield

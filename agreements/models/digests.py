@@ -18,6 +18,16 @@ def new_feed_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+def language_choices() -> list[tuple[str, str]]:
+    """The languages the site speaks (settings.LANGUAGES): a callable, so that adding one
+    needs no migration."""
+    return settings.LANGUAGES
+
+
+def default_language() -> str:
+    return settings.LANGUAGE_CODE
+
+
 class SubscriptionFrequency(models.TextChoices):
     OFF = "off", _("Off")
     DAILY = "daily", _("Daily")
@@ -46,6 +56,13 @@ class Subscription(models.Model):
     )
     weekday = models.PositiveSmallIntegerField(
         _("weekday"), default=0, help_text=_("For weekly digests: 0 is Monday, 6 is Sunday.")
+    )
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        choices=language_choices,
+        default=default_language,
+        help_text=_("The digest is written in it, dates and amounts included."),
     )
     follows_everything = models.BooleanField(_("follow everything I can see"), default=True)
     agreements = models.ManyToManyField(
@@ -78,6 +95,12 @@ class Subscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.get_frequency_display()})"
+
+    @property
+    def language_code(self) -> str:
+        """The digest's language; the site's own if the chosen one is no longer offered."""
+        offered = {code for code, _name in settings.LANGUAGES}
+        return self.language if self.language in offered else settings.LANGUAGE_CODE
 
 
 class DeliveryStatus(models.TextChoices):
