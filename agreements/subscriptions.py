@@ -74,6 +74,9 @@ class SubscriptionForm(forms.ModelForm):
         self.fields["topics"].queryset = Topic.objects.visible_to(user)
         # A form from before the language was offered (an open tab) keeps the one set.
         self.fields["language"].required = False
+        # Its default is a callable (the site's language), for which Django would also send
+        # the initial value in a hidden input; nothing here compares the two.
+        self.fields["language"].show_hidden_initial = False
         self.was_active = (
             self.instance.pk is not None and self.instance.frequency != Subscription.Frequency.OFF
         )
