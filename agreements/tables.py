@@ -2,8 +2,8 @@
 the list pages' tables.
 
 A table is a list of `Column`s, given with its rows to the record table component
-(`{% record_table rows columns empty %}`, templates/agreements/components/record_table.html).
-The component writes everything else: the headings, the label each cell carries on a
+(`{% record_table rows columns empty %}`, agreements/templatetags/components.py). The
+component writes everything else: the headings, the label each cell carries on a
 narrow screen, the row's name as its header and link, status badges, dates and amounts as
 the reader's language writes them, and a linked record only if the reader may see it. A new
 table brings its columns and nothing else; agreements with a count of something per row:
@@ -23,7 +23,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from functools import reduce
-from typing import Any, NamedTuple
+from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
@@ -66,21 +66,6 @@ class Column:
         if not path:
             return None
         return reduce(lambda obj, name: getattr(obj, name, None), path.split("."), row)
-
-
-class Cell(NamedTuple):
-    column: Column
-    value: Any
-    # The row's precision (APPROXIMATE_DATE) or currency (MONEY).
-    detail: Any = None
-
-
-def cells(row, columns: list[Column]) -> list[Cell]:
-    """What each column shows of `row`."""
-    return [
-        Cell(column, column.value(row), column.value(row, column.precision or column.currency))
-        for column in columns
-    ]
 
 
 @dataclass(frozen=True)

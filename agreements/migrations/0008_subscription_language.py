@@ -19,6 +19,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='subscription',
             name='language',
-            field=models.CharField(choices=agreements.models.digests.language_choices, default=agreements.models.digests.default_language, help_text='The digest is written in it, dates and amounts included.', max_length=10, verbose_name='language'),
+            field=models.CharField(choices=agreements.models.digests.language_choices, default=agreements.models.digests.default_language, help_text='Dates and amounts too are written as this language writes them.', max_length=10, verbose_name='language'),
         ),
     ]

@@ -62,7 +62,7 @@ class Subscription(models.Model):
         max_length=10,
         choices=language_choices,
         default=default_language,
-        help_text=_("The digest is written in it, dates and amounts included."),
+        help_text=_("Dates and amounts too are written as this language writes them."),
     )
     follows_everything = models.BooleanField(_("follow everything I can see"), default=True)
     agreements = models.ManyToManyField(

@@ -11,7 +11,7 @@ from decimal import Decimal
 from urllib.parse import urlsplit
 
 from django import template
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
@@ -43,6 +43,19 @@ def _svg_number(value: Decimal) -> str:
 def external_url(url: str) -> str:
     """A link from the record, if it is a web address (never javascript: or data:)."""
     return url if url and urlsplit(url).scheme in {"http", "https"} else ""
+
+
+@register.simple_tag
+def source_link(source, user) -> str:
+    """Where a fact comes from, linked to where it is published; nothing if `user` may not
+    see the source."""
+    shown = shown_to(source, user)
+    if shown is None:
+        return ""
+    link = external_url(shown.url)
+    if not link:
+        return conditional_escape(shown)
+    return format_html('<a href="{}" rel="noopener noreferrer external">{}</a>', link, shown)
 
 
 @register.filter
