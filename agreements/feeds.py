@@ -90,7 +90,7 @@ class ChangesFeed(Feed):
     def item_description(self, change: StatusChange) -> str:
         # The description is HTML; every value in it is escaped by format_html.
         facts = [
-            _("Effective %(date)s") % {"date": change.effective_on.isoformat()},
+            _("Effective %(date)s") % {"date": approximate_date(change.effective_on)},
             _("recorded by %(name)s") % {"name": change.author_name},
         ]
         if change.shown_source is not None:

@@ -54,6 +54,19 @@ def test_the_changes_feed_needs_no_login_and_parses(client, record, editor, toke
     assert len({entry.id for entry in feed.entries}) == len(feed.entries)
 
 
+def test_a_change_is_dated_and_signed_as_the_pages_do(client, record, editor, token):
+    editor.first_name, editor.last_name = "Ada", "Editor"
+    editor.save()
+    services.change_status(
+        record.clause, to="pending", by=editor, effective_on=datetime.date(2012, 11, 19)
+    )
+
+    newest = atom(client, token).entries[0]
+
+    assert "Effective 19 Nov 2012, recorded by Ada Editor" in newest.summary
+    assert newest.author == "Ada Editor"
+
+
 def test_the_changes_feed_hides_internal_records(client, record, editor, token):
     services.change_status(record.internal_clause, to="pending", by=editor)
     secret_source = Source.objects.create(title="Leaked minutes", visibility=Visibility.INTERNAL)
