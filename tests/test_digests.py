@@ -6,12 +6,16 @@ import datetime
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from agreements import digests, services
 from agreements.digests import Outcome
 from agreements.models import (
+    Clause,
     DigestDelivery,
     DigestItem,
     FundingSource,
@@ -556,7 +560,145 @@ def test_a_digest_planned_before_unsubscribing_is_not_sent(record, manager, edit
 
     assert result.outcome == Outcome.CANCELLED
     assert mailoutbox == []
-    assert delivery_of(subscription).status == DigestDelivery.Status.FAILED
+    assert delivery_of(subscription).status == DigestDelivery.Status.CANCELLED
+
+
+# Access lost between planning and sending ---------------------------------------------------
+
+
+def planned_for_manager(record, manager, editor) -> tuple[Subscription, StatusChange]:
+    subscription = subscribe(manager)
+    change = services.change_status(record.clause, to="pending", by=editor)
+    plan_now()
+    return subscription, change
+
+
+def assert_cancelled_and_released(subscription: Subscription, outbox) -> DigestDelivery:
+    """Nothing sent, and the ledger as if the digest had never been planned."""
+    [result] = digests.send_pending_digests(timezone.now())
+    assert result.outcome == Outcome.CANCELLED
+    assert outbox == []
+    delivery = delivery_of(subscription)
+    assert delivery.status == DigestDelivery.Status.CANCELLED
+    assert delivery.last_error == result.error
+    assert not DigestItem.objects.filter(subscription=subscription).exists()
+    return delivery
+
+
+def test_a_recipient_removed_from_the_readers_gets_nothing(record, manager, editor, mailoutbox):
+    subscription, _change = planned_for_manager(record, manager, editor)
+    manager.groups.remove(Group.objects.get(name="Managers"))
+
+    delivery = assert_cancelled_and_released(subscription, mailoutbox)
+
+    assert delivery.last_error == "the recipient may no longer read the tracker"
+
+
+def test_a_deactivated_recipient_gets_nothing(record, manager, editor, mailoutbox):
+    subscription, _change = planned_for_manager(record, manager, editor)
+    manager.is_active = False
+    manager.save()
+
+    assert_cancelled_and_released(subscription, mailoutbox)
+
+
+def test_a_digest_is_not_sent_to_an_address_its_owner_gave_up(record, manager, editor, mailoutbox):
+    subscription, change = planned_for_manager(record, manager, editor)
+    manager.email = "new-address@example.org"
+    manager.save()
+
+    delivery = assert_cancelled_and_released(subscription, mailoutbox)
+    assert delivery.last_error == "the recipient's address changed"
+
+    # Released, not lost: the next digest carries the change to the new address.
+    make_due(subscription)
+    [result] = plan_now()
+    digests.send_pending_digests(timezone.now())
+    assert result.outcome == Outcome.PLANNED
+    replanned = DigestDelivery.objects.get(pk=result.delivery_id)
+    assert changes_in(replanned) == {change.pk}
+    assert [message.to for message in mailoutbox] == [["new-address@example.org"]]
+
+
+def test_an_item_hidden_after_planning_stops_the_digest_and_the_rest_comes_later(
+    record, manager, editor, mailoutbox
+):
+    subscription = subscribe(manager)
+    hidden = services.change_status(record.clause, to="pending", by=editor)
+    kept = services.change_status(record.topic, to="in_discussion", by=editor)
+    statement = Statement.objects.create(
+        person=record.speaker,
+        said_on=datetime.date(2012, 11, 23),
+        summary="Still to be signed.",
+        agreement=record.agreement,
+    )
+    plan_now()
+    Clause.objects.filter(pk=record.clause.pk).update(visibility=Visibility.INTERNAL)
+
+    delivery = assert_cancelled_and_released(subscription, mailoutbox)
+    assert delivery.last_error == "an item was hidden from the recipient"
+
+    make_due(subscription)
+    [result] = plan_now()
+    digests.send_pending_digests(timezone.now())
+    replanned = DigestDelivery.objects.get(pk=result.delivery_id)
+    assert changes_in(replanned) == {kept.pk}
+    assert list(replanned.items.exclude(statement=None).values_list("statement", flat=True)) == [
+        statement.pk
+    ]
+    [message] = mailoutbox
+    assert "Proton launchers" not in message.body
+    assert hidden.pk not in changes_in(replanned)
+
+
+def test_a_statement_hidden_after_planning_stops_the_digest(record, manager, mailoutbox):
+    subscription = subscribe(manager)
+    statement = Statement.objects.create(
+        person=record.speaker,
+        said_on=datetime.date(2012, 11, 23),
+        summary="Said in confidence.",
+        agreement=record.agreement,
+    )
+    plan_now()
+    Statement.objects.filter(pk=statement.pk).update(visibility=Visibility.INTERNAL)
+
+    assert_cancelled_and_released(subscription, mailoutbox)
+
+
+def test_staff_still_get_internal_items_planned_for_them(record, editor, mailoutbox):
+    subscription = subscribe(editor)
+    services.change_status(record.internal_clause, to="pending", by=editor)
+    plan_now()
+
+    [result] = digests.send_pending_digests(timezone.now())
+
+    assert result.outcome == Outcome.SENT
+    assert delivery_of(subscription).items.count() == 1
+
+
+def test_the_check_before_sending_costs_the_same_whatever_the_number_of_items(
+    record, manager, stakeholder, editor
+):
+    few = subscribe(manager, follows_everything=False)
+    few.topics.add(record.topic)
+    many = subscribe(stakeholder)
+    services.change_status(record.topic, to="in_discussion", by=editor)
+    for clause in (record.clause, record.second_clause):
+        services.change_status(clause, to="pending", by=editor)
+        services.change_status(clause, to="signed", by=editor)
+    plan_now()
+    assert (delivery_of(few).items.count(), delivery_of(many).items.count()) == (1, 5)
+
+    queries = {}
+    for subscription in (few, many):
+        delivery = DigestDelivery.objects.select_related("subscription__user").get(
+            subscription=subscription
+        )
+        with CaptureQueriesContext(connection) as captured:
+            assert digests.sending.why_not_deliverable(delivery) == ""
+        queries[subscription.pk] = len(captured)
+
+    assert queries[few.pk] == queries[many.pk] == 2
 
 
 def test_a_sender_that_died_mid_send_is_taken_over_after_its_lease(

@@ -38,7 +38,7 @@ class Outcome(enum.StrEnum):
     SENT = "sent"
     RETRY = "retry"  # the mail server refused; back to pending for a later attempt
     FAILED = "failed"  # gave up after MAX_ATTEMPTS
-    CANCELLED = "cancelled"  # unsubscribed between planning and sending
+    CANCELLED = "cancelled"  # between planning and sending, unsubscribed or lost access
 
 
 @dataclass

@@ -7,13 +7,17 @@ import logging
 
 from django.core.mail import mailers
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from ..emails import build_message, unsubscribe_headers
 from ..models import (
     DigestDelivery,
+    DigestItem,
+    Statement,
+    StatusChange,
     Subscription,
+    can_read,
 )
 from .planning import DigestResult, Outcome
 
@@ -39,7 +43,7 @@ def claim_next_delivery(now: datetime.datetime) -> DigestDelivery | None:
     # Each lost race means another sender took a delivery out of `due`, so this ends.
     while True:
         with transaction.atomic():
-            delivery = due.select_related("subscription").first()
+            delivery = due.select_related("subscription__user").first()
             if delivery is None:
                 return None
             # The conditional update is the claim where there is no row lock (SQLite); with
@@ -83,6 +87,50 @@ def _claimed(delivery: DigestDelivery):
     )
 
 
+def why_not_deliverable(delivery: DigestDelivery) -> str:
+    """Why this planned delivery must not go out now, or "" if it may.
+
+    Its body was rendered when it was planned, for what the recipient could read then.
+    Minutes later, or after hours of retries, they may have turned the digest off, lost
+    their reader group or their account, or changed address, or an item may have been made
+    internal: the stored body would then tell them what they may no longer see. The items
+    are checked through the `visible_to` rule that planned them, in one query whatever their
+    number (two with the reader check).
+    """
+    subscription = delivery.subscription
+    user = subscription.user
+    if subscription.frequency == Subscription.Frequency.OFF:
+        return "unsubscribed before it was sent"
+    if not can_read(user):
+        return "the recipient may no longer read the tracker"
+    if user.email != delivery.recipient:
+        return "the recipient's address changed"
+    visible_change = StatusChange.objects.visible_to(user).filter(pk=OuterRef("change_id"))
+    visible_statement = Statement.objects.visible_to(user).filter(pk=OuterRef("statement_id"))
+    hidden = DigestItem.objects.filter(delivery=delivery).filter(
+        (Q(change__isnull=False) & ~Exists(visible_change))
+        | (Q(statement__isnull=False) & ~Exists(visible_statement))
+    )
+    if hidden.exists():
+        return "an item was hidden from the recipient"
+    return ""
+
+
+def cancel_delivery(delivery: DigestDelivery, reason: str) -> bool:
+    """Cancel a claimed delivery and give its items back to the ledger.
+
+    Without its items the ledger reads as if this digest had never been planned: the next
+    plan takes again whatever the recipient may then see (nothing lost), and only that
+    (nothing leaked: planning applies the visibility rule afresh). False if another sender
+    took the delivery over, when this one's lease ran out.
+    """
+    with transaction.atomic():
+        if _claimed(delivery).update(status=DigestDelivery.Status.CANCELLED, last_error=reason):
+            DigestItem.objects.filter(delivery=delivery).delete()
+            return True
+    return False
+
+
 def send_delivery(delivery: DigestDelivery, mailer, now: datetime.datetime) -> DigestResult:
     """Send one claimed delivery and record the outcome.
 
@@ -99,11 +147,11 @@ def send_delivery(delivery: DigestDelivery, mailer, now: datetime.datetime) -> D
         subject=delivery.subject,
         delivery_id=delivery.pk,
     )
-    if delivery.subscription.frequency == Subscription.Frequency.OFF:
-        _claimed(delivery).update(
-            status=DigestDelivery.Status.FAILED, last_error="unsubscribed before it was sent"
-        )
+    if reason := why_not_deliverable(delivery):
+        cancel_delivery(delivery, reason)
         result.outcome = Outcome.CANCELLED
+        result.error = reason
+        logger.info("digest %s cancelled: %s", delivery.pk, reason)
         return result
     try:
         mailer.open()

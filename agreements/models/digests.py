@@ -108,6 +108,9 @@ class DeliveryStatus(models.TextChoices):
     SENDING = "sending", _("Sending")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
+    # Not sent, and its items given back to the ledger: the recipient turned the digest off,
+    # lost access or changed address, or an item was hidden from them, after planning.
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 class DigestDelivery(models.Model):
