@@ -194,6 +194,13 @@ def axes_username(request, credentials: dict | None) -> str | None:
 
 AXES_USERNAME_CALLABLE = axes_username
 
+# How many proxies in front of the app append to X-Forwarded-For (nginx, a load balancer):
+# the client's address is that many entries from the right (exomars_site/proxies.py). 0, the
+# default, uses the connection's address: right when nothing stands in front of the app, and
+# safe, as a client can forge X-Forwarded-For but not its connection.
+TRUSTED_PROXY_COUNT = max(env_int("TRUSTED_PROXY_COUNT", 0), 0)
+AXES_CLIENT_IP_CALLABLE = "exomars_site.proxies.client_address"
+
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("fr", _("French")), ("ru", _("Russian"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]

@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from agreements.middleware import REFRESHED_KEY
+from exomars_site.proxies import client_address
 from tests.conftest import PASSWORD
 
 HTMX = {"HX-Request": "true"}
@@ -99,6 +100,58 @@ def test_another_address_is_not_locked(client, stakeholder):
 
     elsewhere = Client(REMOTE_ADDR="192.0.2.7")
     assert_logged_in(log_in(elsewhere, SITE_LOGIN, "stakeholder", PASSWORD))
+
+
+PROXY = "10.0.0.2"  # every request behind the proxy comes from its address
+
+
+def through_proxy(forwarded_for: str) -> Client:
+    """A browser behind the proxy, which appended the address it saw to X-Forwarded-For."""
+    return Client(REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=forwarded_for)
+
+
+def test_behind_a_proxy_one_client_does_not_lock_out_another(settings, editor):
+    settings.TRUSTED_PROXY_COUNT = 1
+    attacker = through_proxy("203.0.113.66")
+    fail(attacker, SITE_LOGIN, "editor", 5)
+    assert_locked(log_in(attacker, SITE_LOGIN, "editor", PASSWORD))
+
+    real_editor = through_proxy("198.51.100.7")
+    assert_logged_in(log_in(real_editor, ADMIN_LOGIN, "editor", PASSWORD))
+    assert AccessAttempt.objects.get().ip_address == "203.0.113.66"
+
+
+def test_behind_a_proxy_a_forged_left_most_address_changes_nothing(settings, editor):
+    settings.TRUSTED_PROXY_COUNT = 1
+    # Each attempt names another address first (the editor's among them); the proxy appends
+    # the attacker's real one.
+    for forged in ("198.51.100.7", "198.51.100.8", "192.0.2.1", "192.0.2.2", "192.0.2.3"):
+        log_in(through_proxy(f"{forged}, 203.0.113.66"), SITE_LOGIN, "editor", "wrong")
+
+    assert_locked(log_in(through_proxy("192.0.2.4, 203.0.113.66"), SITE_LOGIN, "editor", PASSWORD))
+    assert_logged_in(log_in(through_proxy("198.51.100.7"), SITE_LOGIN, "editor", PASSWORD))
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"203.0.113.66"}
+
+
+@pytest.mark.parametrize(
+    ("trusted", "remote", "forwarded", "expected"),
+    [
+        (0, "192.0.2.1", "203.0.113.9", "192.0.2.1"),  # no proxy trusted: the connection
+        (1, PROXY, "203.0.113.9", "203.0.113.9"),
+        (1, PROXY, "6.6.6.6, 203.0.113.9", "203.0.113.9"),
+        (2, PROXY, "6.6.6.6, 203.0.113.9, 10.0.0.1", "203.0.113.9"),  # a CDN, then nginx
+        (2, PROXY, "203.0.113.9", "203.0.113.9"),  # reached nginx directly
+        (1, PROXY, "", PROXY),  # not through the proxy at all
+        (1, PROXY, "not-an-address", PROXY),
+        (1, PROXY, " 2001:db8::1 ", "2001:db8::1"),
+    ],
+)
+def test_the_client_address_is_the_one_the_trusted_proxies_appended(
+    settings, rf, trusted, remote, forwarded, expected
+):
+    settings.TRUSTED_PROXY_COUNT = trusted
+    request = rf.get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)
+    assert client_address(request) == expected
 
 
 def test_another_account_from_the_same_address_is_not_locked(client, stakeholder, manager):
