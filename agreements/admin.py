@@ -22,6 +22,7 @@ from django.contrib.admin.widgets import (
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import ExpressionWrapper
+from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -133,6 +134,27 @@ class MalformedInputRefused:
             # The admin's own answer to filter values it cannot use: back to the list.
             raise IncorrectLookupParameters
         return super().get_changelist_instance(request)
+
+
+class OfferedLookupsOnly:
+    """Query-string filters only through what the list offers: its filters, its date
+    drill-down.
+
+    Django accepts any lookup on a model's own fields, and answers with a count: on a model
+    that holds a credential, `?feed_token_hash__startswith=a` would give it away a character
+    at a time. Anything else is refused (400).
+    """
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
+        offered = {self.date_hierarchy} - {None}
+        for item in self.get_list_filter(request):
+            if isinstance(item, type) and issubclass(item, admin.SimpleListFilter):
+                offered.add(item.parameter_name)
+            else:
+                offered.add(item[0] if isinstance(item, list | tuple) else item)
+        return any(
+            lookup == path or lookup.startswith(f"{path}{LOOKUP_SEP}") for path in offered
+        ) and super().lookup_allowed(lookup, value, request)
 
 
 class VisibleRecordAdmin(MalformedInputRefused, admin.ModelAdmin):
@@ -745,7 +767,7 @@ class StatusChangeAdmin(HistoryLabels, ReadOnlyAdmin):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(MalformedInputRefused, admin.ModelAdmin):
+class SubscriptionAdmin(OfferedLookupsOnly, MalformedInputRefused, admin.ModelAdmin):
     list_display = (
         "user",
         "frequency",
@@ -758,7 +780,8 @@ class SubscriptionAdmin(MalformedInputRefused, admin.ModelAdmin):
     list_filter = ("frequency", "language", "follows_everything")
     search_fields = ("user__username", "user__email")
     autocomplete_fields = ("agreements", "topics")
-    # The feed token is a credential of its owner; editors neither see nor set it.
+    # The feed token is a credential of its owner; editors neither see nor set it (only its
+    # digest is stored, and OfferedLookupsOnly refuses lookups on it).
     fields = (
         "user",
         "frequency",
@@ -789,7 +812,7 @@ class SubscriptionAdmin(MalformedInputRefused, admin.ModelAdmin):
 
 
 @admin.register(DigestDelivery)
-class DigestDeliveryAdmin(ReadOnlyAdmin):
+class DigestDeliveryAdmin(OfferedLookupsOnly, ReadOnlyAdmin):
     list_display = (
         "recipient",
         "period_start",

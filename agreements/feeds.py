@@ -5,7 +5,7 @@ Feed readers and calendar apps cannot log in, so these views are reached without
 session: the secret token in the address stands for one user and grants exactly what that
 user may read (`visible_to(user)`), nothing more. An unknown token, or the token of a user
 who may no longer read, is a 404. Resetting the token on the subscriptions page revokes a
-leaked address.
+leaked address. The database keeps only a digest of each token (`feed_token_digest`).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from .models import (
     Subscription,
     approximate_date,
     can_read,
+    feed_token_digest,
     shown_to,
 )
 
@@ -50,7 +51,11 @@ def feed_user(token: str):
     """The reader this feed token stands for, or 404."""
     if not FEED_TOKEN.fullmatch(token):
         raise Http404
-    subscription = Subscription.objects.select_related("user").filter(feed_token=token).first()
+    subscription = (
+        Subscription.objects.select_related("user")
+        .filter(feed_token_hash=feed_token_digest(token))
+        .first()
+    )
     if subscription is None or not can_read(subscription.user):
         raise Http404
     return subscription.user

@@ -27,7 +27,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from . import digests
 from .forms import CheckedModelMultipleChoiceField
-from .models import Agreement, Subscription, Topic, can_read, new_feed_token
+from .models import Agreement, Subscription, Topic, can_read
 
 HOUR_CHOICES = [(hour, f"{hour:02d}:00") for hour in range(24)]
 
@@ -123,10 +123,7 @@ def _subscription_of(user) -> Subscription:
     return subscription or Subscription(user=user, frequency=Subscription.Frequency.OFF)
 
 
-def _feed_urls(request: HttpRequest, subscription: Subscription) -> dict[str, str]:
-    if subscription.pk is None:
-        return {}
-    token = subscription.feed_token
+def _feed_urls(request: HttpRequest, token: str) -> dict[str, str]:
     return {
         "changes_feed_url": request.build_absolute_uri(
             reverse("agreements:changes_feed", args=[token])
@@ -137,6 +134,17 @@ def _feed_urls(request: HttpRequest, subscription: Subscription) -> dict[str, st
     }
 
 
+def _render_page(
+    request: HttpRequest, subscription: Subscription, form: SubscriptionForm, **context
+) -> HttpResponse:
+    template = "agreements/subscriptions.html"
+    if _wants_fragment(request):
+        template += "#subscription-form"
+    return render(request, template, {"form": form, "subscription": subscription, **context})
+
+
+# The page shows feed addresses (right after they are made): no cache keeps a copy.
+@never_cache
 @vary_on_headers("HX-Request")
 @require_http_methods(["GET", "POST"])
 def subscriptions(request: HttpRequest) -> HttpResponse:
@@ -154,32 +162,29 @@ def subscriptions(request: HttpRequest) -> HttpResponse:
             form = SubscriptionForm(instance=subscription, user=request.user)
     else:
         form = SubscriptionForm(instance=subscription, user=request.user)
-    context = {
-        "form": form,
-        "subscription": subscription,
-        "saved": saved,
-        **_feed_urls(request, subscription),
-    }
-    template = "agreements/subscriptions.html"
-    if _wants_fragment(request):
-        template += "#subscription-form"
-    return render(request, template, context)
+    return _render_page(request, subscription, form, saved=saved)
 
 
+@never_cache
 @require_POST
 def reset_feed_token(request: HttpRequest) -> HttpResponse:
-    """New feed addresses; the old ones stop working at once (a leaked address is revoked)."""
+    """New feed addresses; the old ones stop working at once (a leaked address is revoked).
+
+    Only a digest of the token is stored, so this answer is the one time the addresses are
+    shown: the page is rendered here rather than after a redirect, which would have to keep
+    the token somewhere (the session table) to show it.
+    """
     _require_reader(request)
     subscription, created = Subscription.objects.get_or_create(
         user=request.user, defaults={"frequency": Subscription.Frequency.OFF}
     )
-    if not created:
-        subscription.feed_token = new_feed_token()
-        subscription.save(update_fields=["feed_token"])
-        messages.success(request, _("Your feed addresses are new; the old ones no longer work."))
-    else:
-        messages.success(request, _("Your personal feed addresses are ready."))
-    return redirect(f"{reverse('agreements:subscriptions')}#feeds")
+    replaced = not created and subscription.feed_token_hash is not None
+    token = subscription.issue_feed_token()
+    subscription.save(update_fields=["feed_token_hash"])
+    form = SubscriptionForm(instance=subscription, user=request.user)
+    return _render_page(
+        request, subscription, form, feeds_replaced=replaced, **_feed_urls(request, token)
+    )
 
 
 # The email's HTML has inline styles (for mail clients) and never script: allow the first,

@@ -45,6 +45,13 @@ def make_user(username: str, *, group: str | None = None, staff: bool = False, *
     return user
 
 
+def feed_token_of(subscription) -> str:
+    """New feed addresses for this subscription: the token, which only the owner sees."""
+    token = subscription.issue_feed_token()
+    subscription.save()
+    return token
+
+
 @pytest.fixture(autouse=True)
 def fresh_page_cache(request) -> None:
     """Each test starts with no cached page part, and sees the record's version move at once.

@@ -474,11 +474,14 @@ def test_deleting_a_record_with_history_is_refused_with_an_explanation(record, l
 def test_editors_change_a_subscription_without_seeing_its_feed_token(
     record, login, editor, manager
 ):
-    subscription = Subscription.objects.create(user=manager)
+    subscription = Subscription(user=manager)
+    token = subscription.issue_feed_token()
+    subscription.save()
     client = login(editor)
     response = client.get(url("subscription_change", subscription.pk))
     assert response.status_code == 200
-    assert subscription.feed_token not in response.text
+    assert token not in response.text
+    assert subscription.feed_token_hash not in response.text
     response = client.post(
         url("subscription_change", subscription.pk),
         {
@@ -492,6 +495,38 @@ def test_editors_change_a_subscription_without_seeing_its_feed_token(
     assert response.status_code == 302
     subscription.refresh_from_db()
     assert subscription.frequency == "off"
+
+
+@pytest.mark.parametrize(
+    ("model", "lookup"),
+    [
+        ("subscription", "feed_token_hash__startswith"),
+        ("subscription", "unsubscribe_generation__gte"),
+        ("subscription", "user__password__startswith"),
+        ("digestdelivery", "unsubscribe_url__contains"),
+        ("digestdelivery", "body_text__contains"),
+    ],
+)
+def test_the_digest_admins_refuse_lookups_they_do_not_offer(
+    record, login, editor, manager, model, lookup
+):
+    subscription = Subscription(user=manager)
+    subscription.issue_feed_token()
+    subscription.save()
+
+    response = login(editor).get(url(f"{model}_changelist"), {lookup: "a"})
+
+    assert response.status_code == 400
+
+
+def test_the_digest_admins_keep_their_own_filters(record, login, editor, manager):
+    Subscription.objects.create(user=manager, frequency="daily")
+    client = login(editor)
+    assert (
+        client.get(url("subscription_changelist"), {"frequency__exact": "daily"}).status_code == 200
+    )
+    for query in ({"status__exact": "sent"}, {"period_end__year": "2012"}):
+        assert client.get(url("digestdelivery_changelist"), query).status_code == 200
 
 
 # Derived money --------------------------------------------------------------------------------

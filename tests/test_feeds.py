@@ -11,11 +11,12 @@ from django.urls import reverse
 
 from agreements import services
 from agreements.models import Milestone, Source, Subscription, Visibility
+from tests.conftest import feed_token_of
 
 
 @pytest.fixture
 def token(manager) -> str:
-    return Subscription.objects.create(user=manager, frequency="off").feed_token
+    return feed_token_of(Subscription(user=manager, frequency="off"))
 
 
 def atom(client, token: str):
@@ -82,7 +83,7 @@ def test_the_changes_feed_hides_internal_records(client, record, editor, token):
 
 
 def test_a_staff_token_sees_internal_changes(client, record, editor):
-    token = Subscription.objects.create(user=editor, frequency="off").feed_token
+    token = feed_token_of(Subscription(user=editor, frequency="off"))
     services.change_status(record.internal_clause, to="pending", by=editor)
 
     titles = [entry.title for entry in atom(client, token).entries]
@@ -97,7 +98,7 @@ def test_an_unknown_token_is_a_404(client, db, name):
 
 @pytest.mark.parametrize("name", ["agreements:changes_feed", "agreements:milestones_calendar"])
 def test_the_token_of_a_user_who_may_not_read_is_a_404(client, outsider, name):
-    token = Subscription.objects.create(user=outsider, frequency="off").feed_token
+    token = feed_token_of(Subscription(user=outsider, frequency="off"))
     assert client.get(reverse(name, args=[token])).status_code == 404
 
 
@@ -106,6 +107,15 @@ def test_a_deactivated_user_token_is_a_404(client, manager, token, name):
     manager.is_active = False
     manager.save()
     assert client.get(reverse(name, args=[token])).status_code == 404
+
+
+def test_a_token_copied_from_the_database_opens_no_feed(client, manager, token):
+    stored = Subscription.objects.get(user=manager).feed_token_hash
+
+    assert stored and token not in stored
+    for name in ("agreements:changes_feed", "agreements:milestones_calendar"):
+        assert client.get(reverse(name, args=[stored])).status_code == 404
+        assert client.get(reverse(name, args=[token])).status_code == 200
 
 
 # iCalendar ------------------------------------------------------------------------------------

@@ -15,10 +15,12 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.db.utils import DatabaseError, IntegrityError
+from django.urls import reverse
 from django.utils import timezone
 
 from agreements import digests
 from agreements.models import Agreement, DigestItem, StatusChange, Subscription
+from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -119,6 +121,20 @@ def test_undoing_0005_with_statements_in_the_ledger(back_to_latest):
     names = migrations_of_the_app()
 
     migrate(names[names.index("0005_digests_statement_items") - 1])
+
+
+def test_feed_addresses_handed_out_before_tokens_were_hashed_keep_working(back_to_latest, client):
+    manager = make_user("manager", group="Managers")
+    migrate("0007_record_version")
+    state = MigrationExecutor(connection).loader.project_state((APP, "0007_record_version"))
+    OldSubscription = state.apps.get_model(APP, "Subscription")
+    OldSubscription.objects.create(user_id=manager.pk, frequency="off", feed_token="handed-out")
+
+    migrate(migrations_of_the_app()[-1])
+
+    stored = Subscription.objects.get(user=manager).feed_token_hash
+    assert stored and "handed-out" not in stored
+    assert client.get(reverse("agreements:changes_feed", args=["handed-out"])).status_code == 200
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigger is PostgreSQL's")

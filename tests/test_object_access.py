@@ -32,6 +32,7 @@ from agreements.models import (
     Topic,
     Visibility,
 )
+from tests.conftest import feed_token_of
 
 HTMX = {"HX-Request": "true"}
 INTERNAL = Visibility.INTERNAL
@@ -293,7 +294,7 @@ def subscription(stakeholder):
 def test_the_stakeholders_own_atom_feed_names_no_internal_record(
     record, hidden, client, subscription
 ):
-    response = client.get(reverse("agreements:changes_feed", args=[subscription.feed_token]))
+    response = client.get(reverse("agreements:changes_feed", args=[feed_token_of(subscription)]))
     assert response.status_code == 200
     assert "Proton launchers" in response.text
     assert_no_secret(response.content, "Atom feed")
@@ -302,7 +303,9 @@ def test_the_stakeholders_own_atom_feed_names_no_internal_record(
 def test_the_stakeholders_own_calendar_names_no_internal_record(
     record, hidden, client, subscription
 ):
-    response = client.get(reverse("agreements:milestones_calendar", args=[subscription.feed_token]))
+    response = client.get(
+        reverse("agreements:milestones_calendar", args=[feed_token_of(subscription)])
+    )
     assert response.status_code == 200
     assert "Launch of the orbiter" in response.text
     assert_no_secret(response.content, "calendar")

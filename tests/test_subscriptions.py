@@ -1,6 +1,7 @@
 """The /subscriptions/ page: digest settings saved in place, feed addresses, staff preview."""
 
 import datetime
+import re
 
 import pytest
 from django.urls import reverse
@@ -8,6 +9,7 @@ from django.utils import timezone
 
 from agreements import services
 from agreements.models import DigestDelivery, DigestItem, Subscription
+from tests.conftest import feed_token_of
 
 URL = reverse("agreements:subscriptions")
 HTMX = {"HX-Request": "true"}
@@ -178,26 +180,45 @@ def test_changing_the_hour_keeps_the_start(login, manager):
 # Feeds ----------------------------------------------------------------------------------------
 
 
-def test_it_shows_the_personal_feed_addresses(login, manager):
-    subscription = Subscription.objects.create(user=manager)
-
-    content = login(manager).get(URL).content.decode()
-
-    assert f"http://testserver/feeds/changes/{subscription.feed_token}/" in content
-    assert f"http://testserver/feeds/milestones/{subscription.feed_token}.ics" in content
+def feed_urls_in(content: str) -> list[str]:
+    return re.findall(r'href="(http://testserver/feeds/[^"]+)"', content)
 
 
-def test_resetting_the_feed_token_revokes_the_old_addresses(login, manager, client):
-    subscription = Subscription.objects.create(user=manager)
-    old = subscription.feed_token
+def test_new_feed_addresses_are_shown_once_and_work(login, manager, client):
     login(manager)
 
     response = client.post(reverse("agreements:reset_feed_token"))
 
-    assert response.status_code == 302
-    subscription.refresh_from_db()
-    assert subscription.feed_token != old
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    content = response.content.decode()
+    assert "Your personal feed addresses are ready." in content
+    changes, calendar = feed_urls_in(content)
+    assert client.get(changes).status_code == 200
+    assert client.get(calendar).status_code == 200
+    # Nothing stored can show them again.
+    page = client.get(URL).content.decode()
+    assert feed_urls_in(page) == []
+    assert "You have personal feed addresses." in page
+
+
+def test_resetting_the_feed_token_revokes_the_old_addresses(login, manager, client):
+    subscription = Subscription(user=manager)
+    old = feed_token_of(subscription)
+    login(manager)
+
+    response = client.post(reverse("agreements:reset_feed_token"))
+
+    assert "Your feed addresses are new; the old ones no longer work." in response.text
+    [new, _calendar] = feed_urls_in(response.text)
     assert client.get(reverse("agreements:changes_feed", args=[old])).status_code == 404
+    assert client.get(new).status_code == 200
+
+
+def test_the_page_is_kept_by_no_cache(login, manager):
+    response = login(manager).get(URL)
+    assert "private" in response["Cache-Control"]
+    assert "no-store" in response["Cache-Control"]
 
 
 def test_resetting_the_feed_token_needs_a_post(login, manager):
@@ -210,7 +231,7 @@ def test_feed_addresses_can_be_created_without_a_digest(login, manager):
 
     subscription = Subscription.objects.get(user=manager)
     assert subscription.frequency == "off"
-    assert subscription.feed_token
+    assert subscription.feed_token_hash
 
 
 # Staff preview --------------------------------------------------------------------------------

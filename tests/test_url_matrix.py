@@ -199,12 +199,12 @@ CASES: list[Case] = [
         lambda o: [o.unsubscribe_token[:-2] + "xx"],
         label="altered",
     ),
-    Case("agreements:changes_feed", PUBLIC, lambda o: [o.subscription.feed_token], label="token"),
+    Case("agreements:changes_feed", PUBLIC, lambda o: [o.feed_token], label="token"),
     Case("agreements:changes_feed", answers(404), lambda o: ["guessed"], label="unknown"),
     Case(
         "agreements:milestones_calendar",
         PUBLIC,
-        lambda o: [o.subscription.feed_token],
+        lambda o: [o.feed_token],
         label="token",
     ),
     Case("agreements:milestones_calendar", answers(404), lambda o: ["guessed"], label="unknown"),
@@ -316,7 +316,9 @@ def test_every_project_url_is_in_the_table():
 
 @pytest.fixture
 def objects(record: Record, editor, stakeholder, manager, outsider, superuser):
-    subscription = Subscription.objects.create(user=stakeholder, frequency="weekly")
+    subscription = Subscription(user=stakeholder, frequency="weekly")
+    feed_token = subscription.issue_feed_token()
+    subscription.save()
     internal_programme = Programme.objects.create(
         name="Contingency fund",
         slug="contingency",
@@ -333,6 +335,7 @@ def objects(record: Record, editor, stakeholder, manager, outsider, superuser):
     return SimpleNamespace(
         record=record,
         subscription=subscription,
+        feed_token=feed_token,
         unsubscribe_token=digests.unsubscribe_token(subscription),
         internal_programme=internal_programme,
         users=users,
@@ -414,7 +417,7 @@ POSTS = [
 def test_every_write_without_a_csrf_token_is_refused(objects, name, data):
     client = Client(enforce_csrf_checks=True)
     client.force_login(objects.users["editor"])
-    token_before = objects.subscription.feed_token
+    token_before = objects.subscription.feed_token_hash
     counts_before = (Topic.objects.count(), Subscription.objects.count())
 
     response = client.post(reverse(name), data(objects))
@@ -422,7 +425,7 @@ def test_every_write_without_a_csrf_token_is_refused(objects, name, data):
     assert response.status_code == 403
     assert b"CSRF" in response.content
     objects.subscription.refresh_from_db()
-    assert objects.subscription.feed_token == token_before
+    assert objects.subscription.feed_token_hash == token_before
     assert (Topic.objects.count(), Subscription.objects.count()) == counts_before
     assert not mail.outbox
     assert client.get(reverse("agreements:dashboard")).status_code == 200  # still logged in

@@ -41,6 +41,7 @@ from .digests import (
     DigestItem,
     Subscription,
     SubscriptionFrequency,
+    feed_token_digest,
     new_feed_token,
 )
 from .history import (
@@ -136,6 +137,7 @@ __all__ = [
     "can_read",
     "check_date_precision",
     "date_precision_end",
+    "feed_token_digest",
     "funding_columns",
     "money",
     "new_feed_token",

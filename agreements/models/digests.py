@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 
 from django.conf import settings
@@ -26,6 +27,12 @@ def language_choices() -> list[tuple[str, str]]:
 
 def default_language() -> str:
     return settings.LANGUAGE_CODE
+
+
+def feed_token_digest(token: str) -> str:
+    """What the database keeps of a feed token. A token is 256 random bits, so a fast hash
+    is enough: nobody can guess one to match, and a copy of the table opens no feed."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class SubscriptionFrequency(models.TextChoices):
@@ -74,8 +81,10 @@ class Subscription(models.Model):
     # The optimistic lock of the planner: a conditional update of this field claims the
     # subscription, so two senders never plan the same period.
     next_due_at = models.DateTimeField(_("next due at"), null=True, blank=True)
-    feed_token = models.CharField(
-        _("feed token"), max_length=64, unique=True, default=new_feed_token
+    # Only a digest of the personal feed token: a backup, a dump or an admin lookup opens no
+    # feed. The token itself is shown to its owner once, when made (`issue_feed_token`).
+    feed_token_hash = models.CharField(
+        _("feed token digest"), max_length=64, unique=True, null=True, blank=True, editable=False
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
@@ -101,6 +110,13 @@ class Subscription(models.Model):
         """The digest's language; the site's own if the chosen one is no longer offered."""
         offered = {code for code, _name in settings.LANGUAGES}
         return self.language if self.language in offered else settings.LANGUAGE_CODE
+
+    def issue_feed_token(self) -> str:
+        """New personal feed addresses; the previous ones stop working once this is saved.
+        Returns the token, which nothing keeps: show it to the owner now."""
+        token = new_feed_token()
+        self.feed_token_hash = feed_token_digest(token)
+        return token
 
 
 class DeliveryStatus(models.TextChoices):
