@@ -229,8 +229,5 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     # Mail scanners follow links with GET: only a POST unsubscribes.
     if request.method == "POST":
         digests.turn_off(subscription)
-    return render(
-        request,
-        "agreements/unsubscribe.html",
-        {"subscription": subscription, "done": request.method == "POST"},
-    )
+    # The page names no address: whoever holds a forwarded email would learn it.
+    return render(request, "agreements/unsubscribe.html", {"done": request.method == "POST"})

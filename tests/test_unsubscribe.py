@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from agreements import digests
 from agreements.models import Subscription
+from agreements.subscriptions import SubscriptionForm
 
 
 @pytest.fixture
@@ -35,7 +36,7 @@ def test_get_shows_a_confirmation_and_changes_nothing(anonymous, subscription):
 
     assert response.status_code == 200
     content = response.content.decode()
-    assert "Stop the digest sent to manager@example.org?" in content
+    assert "Stop the email digest this link came with?" in content
     assert 'method="post"' in content
     assert frequency_of(subscription) == "weekly"
 
@@ -49,6 +50,44 @@ def test_a_one_click_post_unsubscribes_without_login_or_csrf(anonymous, subscrip
     assert "no more digests will be sent" in response.content.decode()
     subscription.refresh_from_db()
     assert subscription.frequency == "off" and subscription.next_due_at is None
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_the_page_names_no_address(anonymous, subscription, method):
+    response = getattr(anonymous, method)(url(digests.unsubscribe_token(subscription)))
+
+    assert response.status_code == 200
+    assert "manager@example.org" not in response.content.decode()
+    assert "manager" not in response.content.decode()
+
+
+def test_an_old_link_expires_when_the_digest_is_turned_back_on(anonymous, subscription, manager):
+    old = digests.unsubscribe_token(subscription)
+    anonymous.post(url(old))
+    resubscribe = SubscriptionForm(
+        {"frequency": "daily", "hour": "7", "weekday": "0", "follows_everything": "on"},
+        instance=Subscription.objects.get(pk=subscription.pk),
+        user=manager,
+    )
+    assert resubscribe.is_valid(), resubscribe.errors
+    resubscribe.save()
+
+    response = anonymous.post(url(old))
+
+    assert response.status_code == 400
+    assert "This unsubscribe link has expired" in response.content.decode()
+    assert frequency_of(subscription) == "daily"
+    # The link of the next email works.
+    fresh = digests.unsubscribe_token(Subscription.objects.get(pk=subscription.pk))
+    assert anonymous.post(url(fresh)).status_code == 200
+    assert frequency_of(subscription) == "off"
+
+
+def test_a_link_signed_before_generations_counted_still_unsubscribes(anonymous, subscription):
+    token = signing.dumps({"subscription": subscription.pk}, salt=digests.UNSUBSCRIBE_SALT)
+
+    assert anonymous.post(url(token)).status_code == 200
+    assert frequency_of(subscription) == "off"
 
 
 def test_unsubscribing_twice_is_harmless(anonymous, subscription):

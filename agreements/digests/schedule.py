@@ -46,10 +46,12 @@ def reschedule(subscription: Subscription, *, was_active: bool, now: datetime.da
     """After its owner or an editor changed a subscription: when is it next due?
 
     Turning a digest on starts it now, like a new subscription: no flood of what happened
-    while it was off. Nothing is saved here; the caller saves the subscription.
+    while it was off; and the unsubscribe links of earlier emails expire. Nothing is saved
+    here; the caller saves the subscription.
     """
     if subscription.frequency != Subscription.Frequency.OFF and not was_active:
         subscription.created_at = now
+        subscription.unsubscribe_generation += 1
     subscription.next_due_at = next_due_after(subscription, now)
 
 

@@ -8,6 +8,7 @@ import logging
 from django.core import signing
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from ..emails import absolute_url
 from ..models import (
@@ -22,15 +23,22 @@ UNSUBSCRIBE_SALT = "agreements.digests.unsubscribe"
 UNSUBSCRIBE_MAX_AGE = datetime.timedelta(days=60)
 
 
+EXPIRED = gettext_lazy("This unsubscribe link has expired. Log in to manage your digest instead.")
+
+
 class BadUnsubscribeToken(Exception):
     """The token is forged, altered, expired or names no subscription; `str()` says which,
     in words for the reader."""
 
 
 def unsubscribe_token(subscription: Subscription) -> str:
-    """A signed, timestamped token naming the subscription. It grants one thing: turning that
-    subscription off, without logging in (RFC 8058 one-click)."""
-    return signing.dumps({"subscription": subscription.pk}, salt=UNSUBSCRIBE_SALT)
+    """A signed, timestamped token naming the subscription and its generation. It grants one
+    thing: turning that subscription off, without logging in (RFC 8058 one-click), until
+    the digest is next turned back on."""
+    return signing.dumps(
+        {"subscription": subscription.pk, "generation": subscription.unsubscribe_generation},
+        salt=UNSUBSCRIBE_SALT,
+    )
 
 
 def unsubscribe_url(subscription: Subscription) -> str:
@@ -41,9 +49,7 @@ def subscription_for_unsubscribe_token(token: str) -> Subscription:
     try:
         data = signing.loads(token, salt=UNSUBSCRIBE_SALT, max_age=UNSUBSCRIBE_MAX_AGE)
     except signing.SignatureExpired as error:
-        raise BadUnsubscribeToken(
-            _("This unsubscribe link has expired. Log in to manage your digest instead.")
-        ) from error
+        raise BadUnsubscribeToken(EXPIRED) from error
     except signing.BadSignature as error:
         raise BadUnsubscribeToken(
             _("This unsubscribe link is not valid. It may have been cut or altered.")
@@ -55,6 +61,9 @@ def subscription_for_unsubscribe_token(token: str) -> Subscription:
         subscription = subscription.first()
     if subscription is None:
         raise BadUnsubscribeToken(_("This unsubscribe link names no subscription any more."))
+    # Links signed before the generation existed carry none: they are of the first one.
+    if data.get("generation", 0) != subscription.unsubscribe_generation:
+        raise BadUnsubscribeToken(EXPIRED)
     return subscription
 
 

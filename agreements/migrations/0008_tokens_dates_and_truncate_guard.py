@@ -1,4 +1,4 @@
-"""Hardening: hashed feed tokens, cancelled digest deliveries.
+"""Hardening: hashed feed tokens, expiring unsubscribe links, cancelled digest deliveries.
 
 Feed tokens: the database keeps only a SHA-256 digest of each personal feed token. Existing
 tokens are hashed in place, so every feed address already handed out keeps working; the
@@ -83,4 +83,12 @@ class Migration(migrations.Migration):
         ),
         migrations.RunPython(hash_feed_tokens, give_new_feed_tokens),
         migrations.RemoveField(model_name="subscription", name="feed_token"),
+        # Unsubscribe links carry the generation; turning a digest back on advances it.
+        migrations.AddField(
+            model_name="subscription",
+            name="unsubscribe_generation",
+            field=models.PositiveIntegerField(
+                default=0, editable=False, verbose_name="unsubscribe generation"
+            ),
+        ),
     ]

@@ -87,6 +87,11 @@ class Subscription(models.Model):
         _("feed token digest"), max_length=64, unique=True, null=True, blank=True, editable=False
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    # Carried by every unsubscribe link; turning the digest back on advances it, so a link
+    # from an earlier email cannot turn it off again.
+    unsubscribe_generation = models.PositiveIntegerField(
+        _("unsubscribe generation"), default=0, editable=False
+    )
 
     class Meta:
         ordering = ["user__username"]
