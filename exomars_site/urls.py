@@ -1,11 +1,26 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from agreements import views
 
+# Of Django's account pages, only these: accounts are made and their passwords reset by the
+# tracker's administrators (the lockout page says so). A self-service reset would mail
+# anyone's address on request, unthrottled.
+accounts = [
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "password_change/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+]
+
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("accounts/", include("django.contrib.auth.urls")),
+    path("accounts/", include(accounts)),
     path("healthz", views.healthz, name="healthz"),
     path("", include("agreements.urls")),
 ]

@@ -85,3 +85,21 @@ def test_a_weak_new_password_is_refused_with_the_reason(stakeholder, login):
 
 def test_anonymous_cannot_change_a_password(client, db):
     assert client.get("/accounts/password_change/")["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/accounts/password_reset/",
+        "/accounts/password_reset/done/",
+        "/accounts/reset/MQ/set-password/",
+        "/accounts/reset/done/",
+    ],
+)
+def test_there_is_no_self_service_password_reset(client, editor, mailoutbox, path):
+    # Passwords are reset by an administrator: a public form would mail anyone, unthrottled.
+    response = client.post(path, {"email": "editor@example.org"})
+
+    assert response.status_code in (302, 404)
+    assert response.status_code == 404 or response["Location"].startswith("/accounts/login/")
+    assert mailoutbox == []

@@ -214,10 +214,6 @@ CASES: list[Case] = [
     Case("logout", answers(405, anonymous=LOGIN)),
     Case("password_change", LOGGED_IN),
     Case("password_change_done", LOGGED_IN),
-    Case("password_reset", PUBLIC),
-    Case("password_reset_done", PUBLIC),
-    Case("password_reset_confirm", PUBLIC, lambda o: ["MQ", "bad-token"], label="bad token"),
-    Case("password_reset_complete", PUBLIC),
     # The admin, a representative set --------------------------------------------------------
     Case("admin:index", ADMIN_SITE),
     Case("admin:login", answers(200, editor=(302, "/admin/"), superuser=(302, "/admin/"))),
@@ -402,7 +398,6 @@ POSTS = [
     ("login", lambda o: {"username": "stakeholder", "password": "x"}),
     ("logout", lambda o: {}),
     ("password_change", lambda o: {}),
-    ("password_reset", lambda o: {"email": "editor@example.org"}),
     ("agreements:subscriptions", lambda o: {"frequency": "off", "hour": "7", "weekday": "0"}),
     ("agreements:reset_feed_token", lambda o: {}),
     ("admin:agreements_topic_add", lambda o: {"title": "New", "slug": "new"}),
