@@ -19,7 +19,7 @@ from django.contrib.admin.widgets import (
     AutocompleteSelect,
     AutocompleteSelectMultiple,
 )
-from django.core.exceptions import ValidationError
+from django.core.exceptions import BadRequest, ValidationError
 from django.db import models, transaction
 from django.db.models import ExpressionWrapper
 from django.db.models.constants import LOOKUP_SEP
@@ -34,6 +34,8 @@ from django.utils.translation import gettext_lazy
 from . import digests, services
 from .forms import MAX_SEARCH_LENGTH, CheckedModelMultipleChoiceField
 from .models import (
+    EARLIEST_DATE,
+    LATEST_DATE,
     Agreement,
     Clause,
     DigestDelivery,
@@ -50,6 +52,7 @@ from .models import (
     Visibility,
     approximate_date,
     money,
+    validate_record_date,
 )
 
 admin.site.site_header = gettext_lazy("Negotiation tracker")
@@ -133,7 +136,37 @@ class MalformedInputRefused:
         if any("\x00" in value for _name, values in request.GET.lists() for value in values):
             # The admin's own answer to filter values it cannot use: back to the list.
             raise IncorrectLookupParameters
+        for name, values in request.GET.lists():
+            if not all(date_part_in_range(name, value) for value in values):
+                raise BadRequest(f"{name}: no such date")
         return super().get_changelist_instance(request)
+
+
+# The parts of a date the admin filters by (the date drill-down: `?effective_on__year=`), and
+# the values they may take. Django computes the next year or day from them, which
+# overflowed past 9999: a 500 rather than an empty list.
+DATE_PART_RANGES = {
+    "year": (EARLIEST_DATE.year, LATEST_DATE.year),
+    "iso_year": (EARLIEST_DATE.year, LATEST_DATE.year),
+    "quarter": (1, 4),
+    "month": (1, 12),
+    "week": (1, 53),
+    "day": (1, 31),
+    "week_day": (1, 7),
+    "iso_week_day": (1, 7),
+}
+
+
+def date_part_in_range(lookup: str, value: str) -> bool:
+    """False for a date-part filter (`happens_on__year=99999`) out of its range."""
+    parts = [part for part in lookup.split(LOOKUP_SEP)[1:] if part in DATE_PART_RANGES]
+    if not parts:
+        return True
+    low, high = DATE_PART_RANGES[parts[0]]
+    try:
+        return low <= int(value) <= high
+    except ValueError:
+        return False
 
 
 class OfferedLookupsOnly:
@@ -207,6 +240,7 @@ def status_effective_on_field() -> forms.DateField:
         label=gettext_lazy("effective on"),
         required=False,
         initial=timezone.localdate,
+        validators=[validate_record_date],
         widget=AdminDateWidget,
         help_text=gettext_lazy("When it happened in the negotiation; today if left empty."),
     )

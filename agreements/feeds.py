@@ -158,7 +158,10 @@ def _event(
     event.add("uid", uid)
     event.add("dtstamp", stamp.astimezone(datetime.UTC))
     event.add("dtstart", day)
-    event.add("dtend", day + datetime.timedelta(days=1))
+    if day < datetime.date.max:
+        # Without DTEND an all-day event lasts its one day (RFC 5545, 3.6.1), which is all a
+        # calendar can say of the last day there is; a stored date is not always a sane one.
+        event.add("dtend", day + datetime.timedelta(days=1))
     if precision != DatePrecision.DAY:
         summary = _("%(title)s (date approximate)") % {"title": summary}
         description = [_approximate_note(day, precision), *description]

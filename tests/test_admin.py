@@ -291,11 +291,12 @@ def test_a_note_without_a_status_change_is_refused(record, login, editor):
     "bad_input",
     [
         {"status_effective_on": "19/19/2012"},
+        {"status_effective_on": "9999-12-31"},
         {"status_note": "x" * 5000},
         {"status": "ratified"},
         {"status_source": "999999"},
     ],
-    ids=["malformed date", "oversized note", "unknown status", "unknown source"],
+    ids=["malformed date", "absurd date", "oversized note", "unknown status", "unknown source"],
 )
 def test_bad_input_is_a_form_error_and_changes_nothing(record, login, editor, bad_input):
     before = StatusChange.objects.count()

@@ -1,4 +1,5 @@
-"""Hardening: hashed feed tokens, expiring unsubscribe links, cancelled digest deliveries.
+"""Hardening: hashed feed tokens, expiring unsubscribe links, cancelled digest deliveries,
+dates within a sane range (a validator: no database change).
 
 Feed tokens: the database keeps only a SHA-256 digest of each personal feed token. Existing
 tokens are hashed in place, so every feed address already handed out keeps working; the
@@ -11,6 +12,8 @@ import hashlib
 import secrets
 
 from django.db import migrations, models
+
+import agreements.models.dates
 
 BATCH = 500
 
@@ -89,6 +92,47 @@ class Migration(migrations.Migration):
             name="unsubscribe_generation",
             field=models.PositiveIntegerField(
                 default=0, editable=False, verbose_name="unsubscribe generation"
+            ),
+        ),
+        # Dates editors type: between 1900 and 2200 (agreements.models.dates).
+        migrations.AlterField(
+            model_name="fundingsource",
+            name="decision_on",
+            field=models.DateField(
+                blank=True, null=True, validators=[agreements.models.dates.validate_record_date],
+                verbose_name="decision expected on",
+            ),
+        ),
+        migrations.AlterField(
+            model_name="milestone",
+            name="happens_on",
+            field=models.DateField(
+                validators=[agreements.models.dates.validate_record_date],
+                verbose_name="date",
+            ),
+        ),
+        migrations.AlterField(
+            model_name="source",
+            name="published_on",
+            field=models.DateField(
+                blank=True, null=True, validators=[agreements.models.dates.validate_record_date],
+                verbose_name="published on",
+            ),
+        ),
+        migrations.AlterField(
+            model_name="statement",
+            name="said_on",
+            field=models.DateField(
+                validators=[agreements.models.dates.validate_record_date],
+                verbose_name="said on",
+            ),
+        ),
+        migrations.AlterField(
+            model_name="statuschange",
+            name="effective_on",
+            field=models.DateField(
+                validators=[agreements.models.dates.validate_record_date],
+                verbose_name="effective on",
             ),
         ),
     ]

@@ -30,10 +30,13 @@ from .base import (
     visibility_constraint,
 )
 from .dates import (
+    EARLIEST_DATE,
+    LATEST_DATE,
     DatePrecision,
     approximate_date,
     check_date_precision,
     date_precision_end,
+    validate_record_date,
 )
 from .digests import (
     DeliveryStatus,
@@ -86,6 +89,8 @@ from .record import (
 )
 
 __all__ = [
+    "EARLIEST_DATE",
+    "LATEST_DATE",
     "READER_PERMISSION",
     "ZERO",
     "Agreement",
@@ -146,5 +151,6 @@ __all__ = [
     "shared_or_absent",
     "shown_to",
     "status_constraint",
+    "validate_record_date",
     "visibility_constraint",
 ]

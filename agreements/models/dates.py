@@ -18,6 +18,21 @@ from django.db import models
 from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
+# The dates a negotiation's record holds fall well within these. Anything outside is a typo
+# (9999 for 1999), and date arithmetic on it overflowed: a calendar event ends the day after.
+EARLIEST_DATE = datetime.date(1900, 1, 1)
+LATEST_DATE = datetime.date(2200, 12, 31)
+
+
+def validate_record_date(value: datetime.date | None) -> None:
+    """For every date an editor types: within EARLIEST_DATE and LATEST_DATE."""
+    if value is not None and not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise ValidationError(
+            _("Enter a date between %(earliest)s and %(latest)s."),
+            code="date_out_of_range",
+            params={"earliest": EARLIEST_DATE.year, "latest": LATEST_DATE.year},
+        )
+
 
 class DatePrecision(models.TextChoices):
     DAY = "day", _("Exact day")

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .base import VisibleQuerySet, shared, shared_or_absent
+from .dates import validate_record_date
 from .negotiation import Agreement, Clause, Topic
 from .record import FundingSource, Source
 
@@ -120,7 +121,7 @@ class StatusChange(models.Model):
         verbose_name=_("recorded by"),
     )
     recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
-    effective_on = models.DateField(_("effective on"))
+    effective_on = models.DateField(_("effective on"), validators=[validate_record_date])
     note = models.TextField(_("note"), blank=True)
     source = models.ForeignKey(
         Source,

@@ -31,7 +31,12 @@ from .base import (
     status_constraint,
     visibility_constraint,
 )
-from .dates import DatePrecision, check_date_precision, date_precision_end
+from .dates import (
+    DatePrecision,
+    check_date_precision,
+    date_precision_end,
+    validate_record_date,
+)
 from .record import FundingBreakdown, Party, Person, Programme, Source, funding_columns
 
 # Agreements and their clauses -------------------------------------------------------------
@@ -290,7 +295,7 @@ class Milestone(VisibleRecord):
 
     title = models.CharField(_("title"), max_length=300)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.OTHER)
-    happens_on = models.DateField(_("date"))
+    happens_on = models.DateField(_("date"), validators=[validate_record_date])
     precision = models.CharField(
         _("date precision"),
         max_length=10,
@@ -386,7 +391,7 @@ class Statement(VisibleRecord):
     person = models.ForeignKey(
         Person, on_delete=models.PROTECT, related_name="statements", verbose_name=_("speaker")
     )
-    said_on = models.DateField(_("said on"))
+    said_on = models.DateField(_("said on"), validators=[validate_record_date])
     summary = models.TextField(
         _("what was said"), help_text=_("In our own words, unless quoting is essential.")
     )

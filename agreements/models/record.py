@@ -31,7 +31,7 @@ from .base import (
     status_constraint,
     visibility_constraint,
 )
-from .dates import DatePrecision, check_date_precision
+from .dates import DatePrecision, check_date_precision, validate_record_date
 
 # Parties, people, sources -----------------------------------------------------------------
 
@@ -95,7 +95,9 @@ class Source(VisibleRecord):
     title = models.CharField(_("title"), max_length=300)
     publisher = models.CharField(_("publisher"), max_length=200, blank=True)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.NEWS)
-    published_on = models.DateField(_("published on"), null=True, blank=True)
+    published_on = models.DateField(
+        _("published on"), null=True, blank=True, validators=[validate_record_date]
+    )
     url = models.URLField(_("link"), max_length=500, blank=True)
 
     class Meta:
@@ -296,7 +298,9 @@ class FundingSource(StatusRecord):
         _("status"), max_length=20, choices=Status.choices, default=Status.POTENTIAL
     )
     condition = models.TextField(_("condition"), blank=True)
-    decision_on = models.DateField(_("decision expected on"), null=True, blank=True)
+    decision_on = models.DateField(
+        _("decision expected on"), null=True, blank=True, validators=[validate_record_date]
+    )
     decision_precision = models.CharField(
         _("decision date precision"),
         max_length=10,
