@@ -40,11 +40,17 @@ demo: install
 
 # Production: gunicorn behind a proxy that terminates HTTPS. Needs SECRET_KEY, ALLOWED_HOSTS,
 # DATABASE_URL, SITE_URL and the EMAIL_* variables in the environment (README, "Running in
-# production").
+# production"). With MIGRATE_DATABASE_URL (the tables' owner), migrations run as the owner,
+# which then grants DATABASE_URL's role its privileges; the app serves as that role.
+# (The URLs are expanded by the shell, not make, so that no password is echoed.)
+RUNTIME_ROLE := $(PY) -c 'import os, dj_database_url; print(dj_database_url.parse(os.environ["DATABASE_URL"])["USER"])'
 serve: install
 	DJANGO_ENV=production $(MANAGE) check --deploy --fail-level WARNING
 	DJANGO_ENV=production $(MANAGE) collectstatic --no-input -v0
-	DJANGO_ENV=production $(MANAGE) migrate --no-input
+	DJANGO_ENV=production DATABASE_URL="$${MIGRATE_DATABASE_URL:-$$DATABASE_URL}" $(MANAGE) migrate --no-input
+	if [ -n "$$MIGRATE_DATABASE_URL" ]; then \
+		DJANGO_ENV=production DATABASE_URL="$$MIGRATE_DATABASE_URL" \
+			$(MANAGE) grant_runtime_privileges "$$($(RUNTIME_ROLE))"; fi
 	DJANGO_ENV=production $(VENV)/bin/gunicorn exomars_site.wsgi --workers $(WORKERS) \
 		--bind $(HOST):$(PORT) --access-logfile - --max-requests 2000 --max-requests-jitter 200
 

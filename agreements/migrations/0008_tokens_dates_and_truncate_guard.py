@@ -1,5 +1,10 @@
 """Hardening: hashed feed tokens, expiring unsubscribe links, cancelled digest deliveries,
-dates within a sane range (a validator: no database change).
+dates within a sane range (a validator: no database change), and TRUNCATE refused on the
+append-only history and the digest ledger.
+
+TRUNCATE: the guard's function is created once here; `refuse_truncate(table)`
+(agreements/database_guards.py) attaches it to a table in one line, as below, for any
+append-only table a later migration adds.
 
 Feed tokens: the database keeps only a SHA-256 digest of each personal feed token. Existing
 tokens are hashed in place, so every feed address already handed out keeps working; the
@@ -14,6 +19,7 @@ import secrets
 from django.db import migrations, models
 
 import agreements.models.dates
+from agreements.database_guards import create_truncate_guard, refuse_truncate
 
 BATCH = 500
 
@@ -135,4 +141,10 @@ class Migration(migrations.Migration):
                 verbose_name="effective on",
             ),
         ),
+            # TRUNCATE refused: the history, and the ledger (emptied, it would send every change
+        # again). A later append-only table: one more refuse_truncate("its_table") line.
+        create_truncate_guard(),
+        refuse_truncate("agreements_statuschange"),
+        refuse_truncate("agreements_digestdelivery"),
+        refuse_truncate("agreements_digestitem"),
     ]
