@@ -286,8 +286,22 @@ if PRODUCTION:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        # Server errors with their traceback, on stderr (gunicorn's error log). Django's own
+        # console handler speaks only with DEBUG on, and no ADMINS are mailed: a 500 left no
+        # trace at all. With DEBUG on, Django's handler prints it, so this one keeps quiet.
+        "server_errors": {
+            "class": "logging.StreamHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false"],
+        },
+    },
     "loggers": {
         "agreements": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+        "django.request": {"handlers": ["server_errors"], "level": "WARNING"},
     },
 }

@@ -1,5 +1,7 @@
 """Production configuration: the deploy check passes and every answer carries the headers."""
 
+import io
+import logging
 import os
 import subprocess
 import sys
@@ -102,3 +104,44 @@ def test_the_health_endpoint_reports_a_dead_database(client, db, monkeypatch):
     response = client.get("/healthz")
     assert response.status_code == 503
     assert b"10.0.0.5" not in response.content
+
+
+@pytest.fixture
+def stderr_of_the_loggers():
+    """What the project's log handlers of a server error write (to stderr in production)."""
+    buffer = io.StringIO()
+    handlers = [
+        handler
+        for name in ("django.request", "django", "")
+        for handler in logging.getLogger(name).handlers
+        if type(handler) is logging.StreamHandler
+    ]
+    previous = [handler.setStream(buffer) for handler in handlers]
+    yield buffer
+    for handler, stream in zip(handlers, previous, strict=True):
+        handler.setStream(stream)
+
+
+def test_a_server_error_is_logged_with_its_traceback(
+    client, stakeholder, record, monkeypatch, stderr_of_the_loggers
+):
+    def broken(*args, **kwargs):
+        raise RuntimeError("the dashboard broke")
+
+    monkeypatch.setattr("agreements.views.render_page", broken)
+    client.force_login(stakeholder)
+    client.raise_request_exception = False
+
+    response = client.get("/")
+
+    assert response.status_code == 500
+    logged = stderr_of_the_loggers.getvalue()
+    assert "Internal Server Error: /" in logged
+    assert "Traceback (most recent call last)" in logged
+    assert "RuntimeError: the dashboard broke" in logged
+
+
+def test_a_missing_page_is_not_logged_as_an_error(client, stakeholder, stderr_of_the_loggers):
+    client.force_login(stakeholder)
+    assert client.get("/no-such-page/").status_code == 404
+    assert stderr_of_the_loggers.getvalue() == ""
