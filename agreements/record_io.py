@@ -121,7 +121,9 @@ def import_record(data: dict[str, Any], progress: Progress | None = None) -> dic
         if created:
             user.set_unusable_password()  # passwords are not exported; reset them
             user.save(update_fields=["password"])
-        user.groups.add(*Group.objects.filter(name__in=entry.get("groups", [])))
+            # Roles come with an account the import makes. An existing account keeps its
+            # own: a file naming it in Editors must not make it one.
+            user.groups.add(*Group.objects.filter(name__in=entry.get("groups", [])))
         user_ids[user.username] = user.pk
 
     records = data.get("records", {})

@@ -98,3 +98,23 @@ def test_the_export_costs_the_same_queries_however_many_rows(record, editor):
         topic.parties.set([record.esa])
         services.change_status(topic, to="in_discussion", by=editor)
     assert queries() == few
+
+
+@pytest.mark.django_db
+def test_an_import_gives_no_roles_to_an_account_that_already_exists(outsider):
+    import_record(
+        {
+            "format": "negotiation-tracker-record",
+            "version": 1,
+            "users": [
+                {"username": "outsider", "is_staff": True, "groups": ["Editors"]},
+                {"username": "newcomer", "groups": ["Stakeholders"]},
+            ],
+            "records": {},
+        }
+    )
+
+    outsider.refresh_from_db()
+    assert not outsider.groups.exists() and not outsider.is_staff
+    newcomer = User.objects.get(username="newcomer")
+    assert list(newcomer.groups.values_list("name", flat=True)) == ["Stakeholders"]
