@@ -53,6 +53,7 @@ from .models import (
     approximate_date,
     money,
     validate_record_date,
+    web_link,
 )
 
 admin.site.site_header = gettext_lazy("Negotiation tracker")
@@ -512,8 +513,8 @@ class SourceAdmin(VisibleRecordAdmin):
 
     @admin.display(description=gettext_lazy("link"))
     def link(self, obj: Source) -> str:
-        if not obj.url:
-            return ""
+        if not web_link(obj.url):
+            return obj.url  # shown as text, escaped: an import may have stored anything
         return format_html('<a href="{}" rel="noopener noreferrer">{}</a>', obj.url, _("open"))
 
 

@@ -22,7 +22,6 @@ import operator
 import re
 from dataclasses import dataclass, field
 from functools import reduce
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import connection
@@ -33,7 +32,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from .models import Agreement, Clause, Source, Statement, Topic
+from .models import Agreement, Clause, Source, Statement, Topic, web_link
 
 RESULTS_PER_KIND = 20
 # Ranking parses each ranked row's text again (about 0.1 ms for a long clause), so at most
@@ -278,6 +277,5 @@ def url_of(record) -> str:
         about = record.agreement or record.topic
         return about.get_absolute_url() if about else ""
     if isinstance(record, Source):
-        # Only web links: a stored "javascript:" address must not become a link.
-        return record.url if urlsplit(record.url).scheme in {"http", "https"} else ""
+        return web_link(record.url)
     return record.get_absolute_url()

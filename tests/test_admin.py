@@ -18,6 +18,7 @@ from agreements.models import (
     FundingSource,
     Milestone,
     Person,
+    Source,
     Statement,
     StatusChange,
     Subscription,
@@ -528,6 +529,17 @@ def test_the_digest_admins_keep_their_own_filters(record, login, editor, manager
     )
     for query in ({"status__exact": "sent"}, {"period_end__year": "2012"}):
         assert client.get(url("digestdelivery_changelist"), query).status_code == 200
+
+
+def test_a_source_links_only_to_a_web_address(record, login, editor):
+    Source.objects.create(title="Imported note", url="javascript:alert(document.domain)")
+    Source.objects.create(title="Press release", url="https://example.org/release")
+
+    text = login(editor).get(url("source_changelist")).text
+
+    assert 'href="javascript:' not in text
+    assert "javascript:alert(document.domain)" in text  # shown, as text
+    assert 'href="https://example.org/release"' in text
 
 
 # Derived money --------------------------------------------------------------------------------

@@ -86,6 +86,7 @@ from .record import (
     SourceKind,
     funding_columns,
     money,
+    web_link,
 )
 
 __all__ = [
@@ -153,4 +154,5 @@ __all__ = [
     "status_constraint",
     "validate_record_date",
     "visibility_constraint",
+    "web_link",
 ]

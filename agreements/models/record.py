@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -79,6 +80,12 @@ class Person(VisibleRecord):
 
     def __str__(self) -> str:
         return self.name
+
+
+def web_link(url: str) -> str:
+    """A stored address, if it is a web one, to link to; never `javascript:` or `data:`.
+    The admin's form checks the scheme, but an import or a shell does not."""
+    return url if url and urlsplit(url).scheme in {"http", "https"} else ""
 
 
 class SourceKind(models.TextChoices):

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
-from urllib.parse import urlsplit
 
 from django import template
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from agreements.models import FundingBreakdown, approximate_date, money, shown_to
+from agreements.models import FundingBreakdown, approximate_date, money, shown_to, web_link
 
 register = template.Library()
 
@@ -42,7 +41,7 @@ def _svg_number(value: Decimal) -> str:
 @register.filter
 def external_url(url: str) -> str:
     """A link from the record, if it is a web address (never javascript: or data:)."""
-    return url if url and urlsplit(url).scheme in {"http", "https"} else ""
+    return web_link(url)
 
 
 @register.simple_tag
