@@ -52,7 +52,8 @@ serve: install
 		DJANGO_ENV=production DATABASE_URL="$$MIGRATE_DATABASE_URL" \
 			$(MANAGE) grant_runtime_privileges "$$($(RUNTIME_ROLE))"; fi
 	DJANGO_ENV=production $(VENV)/bin/gunicorn exomars_site.wsgi --workers $(WORKERS) \
-		--bind $(HOST):$(PORT) --access-logfile - --max-requests 2000 --max-requests-jitter 200
+		--bind $(HOST):$(PORT) --access-logfile - --logger-class exomars_site.access_log.RedactingLogger \
+		--max-requests 2000 --max-requests-jitter 200
 
 lint: install
 	$(VENV)/bin/ruff check .

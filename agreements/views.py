@@ -23,7 +23,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import never_cache
+from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
@@ -75,8 +75,11 @@ def reader_required(view: Callable) -> Callable:
 
 
 def reader_page(view: Callable) -> Callable:
-    """A reader page: GET only, readers only, and kept apart from its htmx fragment by caches."""
-    return require_GET(vary_on_headers(*HTMX_HEADERS)(reader_required(view)))
+    """A reader page: GET only, readers only, kept apart from its htmx fragment by caches, and
+    by no shared cache at all (`private`): it shows what this reader may see."""
+    return require_GET(
+        cache_control(private=True)(vary_on_headers(*HTMX_HEADERS)(reader_required(view)))
+    )
 
 
 def template_for(request: HttpRequest, template: str, partial: str) -> str:

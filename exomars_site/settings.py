@@ -59,6 +59,12 @@ STARTUP_REFUSALS = [
             not DEBUG and not ALLOWED_HOSTS,
             "ALLOWED_HOSTS is not set; it is required when DEBUG is off.",
         ),
+        (
+            # DEBUG would show every error's settings and source to any visitor, and run on
+            # the development secret key above.
+            DEBUG and env("DJANGO_ENV") == "production",
+            "DEBUG is on with DJANGO_ENV=production; turn DEBUG off in production.",
+        ),
     )
     if missing
 ]
@@ -283,11 +289,17 @@ PRODUCTION_SETTINGS = {
 if PRODUCTION:
     globals().update(PRODUCTION_SETTINGS)
 
+# The DEBUG error page hides settings and request variables whose names end in URL or DSN
+# too: DATABASE_URL and its kind carry passwords, and the development server copies the
+# environment into every request's META.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "exomars_site.log_redaction.SecretsHidden"
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
         "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+        "redact_tokens": {"()": "exomars_site.log_redaction.RedactTokens"},
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler"},
@@ -297,7 +309,7 @@ LOGGING = {
         "server_errors": {
             "class": "logging.StreamHandler",
             "level": "ERROR",
-            "filters": ["require_debug_false"],
+            "filters": ["require_debug_false", "redact_tokens"],
         },
     },
     "loggers": {

@@ -1,16 +1,21 @@
 """Production configuration: the deploy check passes and every answer carries the headers."""
 
+import datetime
 import io
 import logging
 import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from django.test import Client, override_settings
+from django.views.debug import technical_500_response
+from gunicorn.config import Config
 
 from exomars_site import settings as project_settings
+from exomars_site.access_log import RedactingLogger
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -145,3 +150,69 @@ def test_a_missing_page_is_not_logged_as_an_error(client, stakeholder, stderr_of
     client.force_login(stakeholder)
     assert client.get("/no-such-page/").status_code == 404
     assert stderr_of_the_loggers.getvalue() == ""
+
+
+def test_a_token_in_the_path_of_a_server_error_is_not_logged(
+    client, manager, monkeypatch, stderr_of_the_loggers
+):
+    def broken(token):
+        raise RuntimeError("the calendar broke")
+
+    monkeypatch.setattr("agreements.feeds.feed_user", broken)
+    client.raise_request_exception = False
+
+    response = client.get("/feeds/milestones/s3cret-feed-token.ics")
+
+    assert response.status_code == 500
+    logged = stderr_of_the_loggers.getvalue()
+    assert "Internal Server Error: /feeds/milestones/[token]" in logged
+    assert "s3cret-feed-token" not in logged
+
+
+def test_the_access_log_names_no_token():
+    logger = RedactingLogger(Config())
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "RAW_URI": "/unsubscribe/s3cret-unsubscribe:token/",
+        "PATH_INFO": "/unsubscribe/s3cret-unsubscribe:token/",
+        "QUERY_STRING": "",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_REFERER": "https://tracker.example.org/feeds/changes/s3cret-feed-token/",
+    }
+    response = SimpleNamespace(status="200 OK", headers=[], sent=512)
+    atoms = logger.atoms(response, SimpleNamespace(headers=[]), environ, datetime.timedelta())
+
+    line = logger.cfg.access_log_format % logger.atoms_wrapper_class(atoms)
+
+    assert '"POST /unsubscribe/[token]/ HTTP/1.1" 200' in line
+    assert "/feeds/changes/[token]/" in line
+    assert "s3cret" not in line
+    assert (
+        "--logger-class exomars_site.access_log.RedactingLogger" in (ROOT / "Makefile").read_text()
+    )
+
+
+def test_the_debug_page_hides_database_urls(rf, settings):
+    settings.DEBUG = True
+    # Split, so that the page's excerpt of this very code does not show the whole secret.
+    settings.SENTRY_DSN = "https://public:s3cret" + "-dsn@errors.example.org/1"
+    request = rf.get("/", DATABASE_URL="postgres://tracker:s3cret" + "-db@db/tracker")
+    try:
+        raise RuntimeError("something broke")
+    except RuntimeError:
+        response = technical_500_response(request, *sys.exc_info())
+
+    page = response.content.decode()
+    assert "something broke" in page
+    for secret in ("s3cret" + "-db", "s3cret" + "-dsn"):
+        assert secret not in page
+    assert "DATABASE_URL" in page  # named, its value hidden
+
+
+def test_reader_pages_are_kept_by_no_shared_cache(client, stakeholder, record):
+    client.force_login(stakeholder)
+    for headers in ({}, {"HX-Request": "true"}):
+        response = client.get("/agreements/", headers=headers)
+        assert response.status_code == 200
+        assert "private" in response["Cache-Control"]

@@ -43,6 +43,12 @@ def test_it_starts_with_a_secret_key():
     assert result.returncode == 0, result.stderr
 
 
+def test_it_refuses_debug_in_production():
+    result = start({"DEBUG": "1", "DJANGO_ENV": "production"})
+    assert result.returncode != 0
+    assert "DEBUG is on with DJANGO_ENV=production" in result.stderr
+
+
 def test_it_starts_for_local_use_with_debug_on():
     result = start({"DEBUG": "1"})
     assert result.returncode == 0, result.stderr
