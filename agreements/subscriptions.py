@@ -134,16 +134,7 @@ def _feed_urls(request: HttpRequest, token: str) -> dict[str, str]:
     }
 
 
-def _render_page(
-    request: HttpRequest, subscription: Subscription, form: SubscriptionForm, **context
-) -> HttpResponse:
-    template = "agreements/subscriptions.html"
-    if _wants_fragment(request):
-        template += "#subscription-form"
-    return render(request, template, {"form": form, "subscription": subscription, **context})
-
-
-# The page shows feed addresses (right after they are made): no cache keeps a copy.
+# A reader's own settings: no cache keeps a copy.
 @never_cache
 @vary_on_headers("HX-Request")
 @require_http_methods(["GET", "POST"])
@@ -162,7 +153,11 @@ def subscriptions(request: HttpRequest) -> HttpResponse:
             form = SubscriptionForm(instance=subscription, user=request.user)
     else:
         form = SubscriptionForm(instance=subscription, user=request.user)
-    return _render_page(request, subscription, form, saved=saved)
+    context = {"form": form, "subscription": subscription, "saved": saved}
+    template = "agreements/subscriptions.html"
+    if _wants_fragment(request):
+        template += "#subscription-form"
+    return render(request, template, context)
 
 
 @never_cache
@@ -171,8 +166,8 @@ def reset_feed_token(request: HttpRequest) -> HttpResponse:
     """New feed addresses; the old ones stop working at once (a leaked address is revoked).
 
     Only a digest of the token is stored, so this answer is the one time the addresses are
-    shown: the page is rendered here rather than after a redirect, which would have to keep
-    the token somewhere (the session table) to show it.
+    shown: rendered here rather than after a redirect, which would have to keep the token
+    somewhere (the session table) to show it, and kept by no cache.
     """
     _require_reader(request)
     subscription, created = Subscription.objects.get_or_create(
@@ -181,9 +176,10 @@ def reset_feed_token(request: HttpRequest) -> HttpResponse:
     replaced = not created and subscription.feed_token_hash is not None
     token = subscription.issue_feed_token()
     subscription.save(update_fields=["feed_token_hash"])
-    form = SubscriptionForm(instance=subscription, user=request.user)
-    return _render_page(
-        request, subscription, form, feeds_replaced=replaced, **_feed_urls(request, token)
+    return render(
+        request,
+        "agreements/feed_addresses.html",
+        {"replaced": replaced, **_feed_urls(request, token)},
     )
 
 
