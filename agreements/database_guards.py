@@ -86,19 +86,17 @@ def runtime_grants(role: str, tables: list[str]) -> list[str]:
     """The statements that give `role` exactly its privileges on `tables`, in the current
     schema, taking back anything granted before."""
     quote = connection.ops.quote_name
-    grantee = quote(role)
+    grantee, in_schema = quote(role), quote(schema())
     statements = [
-        f"GRANT USAGE ON SCHEMA {quote(schema())} TO {grantee}",
-        f"REVOKE ALL ON ALL TABLES IN SCHEMA {quote(schema())} FROM {grantee}",
+        f"GRANT USAGE ON SCHEMA {in_schema} TO {grantee}",
+        f"REVOKE ALL ON ALL TABLES IN SCHEMA {in_schema} FROM {grantee}",
     ]
     statements += [
         f"GRANT {RUNTIME_PRIVILEGES.get(table, READ_WRITE)} ON {quote(table)} TO {grantee}"
         for table in sorted(tables)
     ]
     # New rows take their ids from the tables' sequences.
-    statements.append(
-        f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {quote(schema())} TO {grantee}"
-    )
+    statements.append(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {in_schema} TO {grantee}")
     return statements
 
 
