@@ -5,7 +5,7 @@ raw SQL, a shell or another program does not go through them):
 
 - **Triggers.** The status history refuses UPDATE and DELETE (migration 0003). TRUNCATE,
   which no row trigger sees, is refused on the history and on the digest ledger (migration
-  0008): emptying the ledger would send every change again in the next digests, and a
+  0009): emptying the ledger would send every change again in the next digests, and a
   `TRUNCATE agreements_statuschange CASCADE` would empty both. A table added later is
   guarded by one line in its migration::
 
@@ -29,7 +29,7 @@ from django.db import connection, migrations, transaction
 
 TRUNCATE_GUARD = "agreements_refuse_truncate"
 
-# Created by migration 0008; `refuse_truncate` attaches it.
+# Created by migration 0009; `refuse_truncate` attaches it.
 TRUNCATE_GUARD_FUNCTION = """
 CREATE OR REPLACE FUNCTION agreements_refuse_truncate() RETURNS trigger AS $$
 BEGIN

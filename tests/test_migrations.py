@@ -125,8 +125,8 @@ def test_undoing_0005_with_statements_in_the_ledger(back_to_latest):
 
 def test_feed_addresses_handed_out_before_tokens_were_hashed_keep_working(back_to_latest, client):
     manager = make_user("manager", group="Managers")
-    migrate("0007_record_version")
-    state = MigrationExecutor(connection).loader.project_state((APP, "0007_record_version"))
+    migrate("0008_subscription_language")
+    state = MigrationExecutor(connection).loader.project_state((APP, "0008_subscription_language"))
     OldSubscription = state.apps.get_model(APP, "Subscription")
     OldSubscription.objects.create(user_id=manager.pk, frequency="off", feed_token="handed-out")
 

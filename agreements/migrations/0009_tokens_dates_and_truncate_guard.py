@@ -41,7 +41,7 @@ def give_new_feed_tokens(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("agreements", "0007_record_version")]
+    dependencies = [("agreements", "0008_subscription_language")]
 
     operations = [
         # Digest deliveries: cancelled when the recipient may no longer read them.
