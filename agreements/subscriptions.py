@@ -1,5 +1,6 @@
-"""The manager's side of digests: the settings page, one-click unsubscribe, the feed token,
-and the staff preview of someone's next digest.
+"""The reader's own settings page: digests (the manager's side: the settings, one-click
+unsubscribe, the feed token, and the staff preview of someone's next digest) and personal
+API tokens.
 
 The business rules (scheduling, tokens, what a digest holds) are in `digests/`; these
 views gather a form and a context and render.
@@ -8,6 +9,7 @@ views gather a form and a context and render.
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
@@ -18,7 +20,7 @@ from django.utils import timezone
 from django.utils.csp import CSP
 from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csp import csp_override
 from django.views.decorators.csrf import csrf_exempt
@@ -26,8 +28,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from . import digests
+from .api import tokens as api_tokens
 from .forms import CheckedModelMultipleChoiceField
-from .models import Agreement, Subscription, Topic, can_read
+from .models import Agreement, ApiToken, Subscription, Topic, can_read
 
 HOUR_CHOICES = [(hour, f"{hour:02d}:00") for hour in range(24)]
 
@@ -106,6 +109,25 @@ class SubscriptionForm(forms.ModelForm):
         return subscription
 
 
+class ApiTokenForm(forms.Form):
+    prefix = "token"
+
+    name = forms.CharField(
+        label=gettext_lazy("Name"),
+        max_length=ApiToken._meta.get_field("name").max_length,
+        help_text=gettext_lazy("What it is for, e.g. “budget sheet”."),
+    )
+    days = forms.TypedChoiceField(label=gettext_lazy("Expires after"), coerce=int)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["days"].choices = [
+            (days, ngettext("%(days)d day", "%(days)d days", days) % {"days": days})
+            for days in api_tokens.LIFETIMES
+        ]
+        self.fields["days"].initial = settings.API_TOKEN_DAYS
+
+
 def _wants_fragment(request: HttpRequest) -> bool:
     """htmx swaps a fragment; a boosted or history-restore request needs the whole page."""
     htmx = getattr(request, "htmx", None)
@@ -153,7 +175,12 @@ def subscriptions(request: HttpRequest) -> HttpResponse:
             form = SubscriptionForm(instance=subscription, user=request.user)
     else:
         form = SubscriptionForm(instance=subscription, user=request.user)
-    context = {"form": form, "subscription": subscription, "saved": saved}
+    context = {
+        "form": form,
+        "subscription": subscription,
+        "saved": saved,
+        **_tokens_context(request.user),
+    }
     template = "agreements/subscriptions.html"
     if _wants_fragment(request):
         template += "#subscription-form"
@@ -181,6 +208,63 @@ def reset_feed_token(request: HttpRequest) -> HttpResponse:
         "agreements/feed_addresses.html",
         {"replaced": replaced, **_feed_urls(request, token)},
     )
+
+
+def _tokens_context(user, form: ApiTokenForm | None = None, **extra) -> dict:
+    return {
+        "api_tokens": list(ApiToken.objects.of(user)),
+        "api_token_form": form or ApiTokenForm(),
+        "now": timezone.now(),
+        **extra,
+    }
+
+
+def _tokens_answer(request: HttpRequest, context: dict) -> HttpResponse:
+    """The tokens section for htmx, or the whole page."""
+    if _wants_fragment(request):
+        return render(request, "agreements/subscriptions.html#api-tokens", context)
+    subscription = _subscription_of(request.user)
+    context = {
+        "form": SubscriptionForm(instance=subscription, user=request.user),
+        "subscription": subscription,
+        **context,
+    }
+    return render(request, "agreements/subscriptions.html", context)
+
+
+# The answer carries a secret shown once: no cache, no back-button copy, no redirect (a
+# redirect would need the secret kept somewhere until the next request).
+@never_cache
+@require_POST
+def create_api_token(request: HttpRequest) -> HttpResponse:
+    _require_reader(request)
+    form = ApiTokenForm(request.POST)
+    if form.is_valid():
+        try:
+            token, secret = api_tokens.issue_token(
+                request.user, name=form.cleaned_data["name"], days=form.cleaned_data["days"]
+            )
+        except api_tokens.TokenRefused as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            context = _tokens_context(request.user, new_token=token, new_secret=secret)
+            return _tokens_answer(request, context)
+    # A form error, shown in place (htmx swaps only a 2xx answer).
+    return _tokens_answer(request, _tokens_context(request.user, form))
+
+
+@require_POST
+def revoke_api_token(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_reader(request)
+    token = get_object_or_404(ApiToken.objects.filter(user=request.user), pk=pk)
+    api_tokens.revoke_token(token)
+    if _wants_fragment(request):
+        context = _tokens_context(request.user, revoked=token)
+        return render(request, "agreements/subscriptions.html#api-tokens", context)
+    messages.success(
+        request, _("The token “%(name)s” is revoked; it no longer works.") % {"name": token.name}
+    )
+    return redirect(f"{reverse('agreements:subscriptions')}#api-tokens")
 
 
 # The email's HTML has inline styles (for mail clients) and never script: allow the first,

@@ -18,6 +18,12 @@ urlpatterns = [
     # Digests and personal feeds (agreements/subscriptions.py, agreements/feeds.py).
     path("subscriptions/", subscriptions.subscriptions, name="subscriptions"),
     path("subscriptions/feed-token/", subscriptions.reset_feed_token, name="reset_feed_token"),
+    path("subscriptions/api-tokens/", subscriptions.create_api_token, name="create_api_token"),
+    path(
+        "subscriptions/api-tokens/<int:pk>/revoke/",
+        subscriptions.revoke_api_token,
+        name="revoke_api_token",
+    ),
     path(
         "subscriptions/<int:pk>/preview/",
         subscriptions.subscription_preview,

@@ -27,7 +27,7 @@ from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from . import record_cache, tables
+from . import exports, record_cache, tables
 from . import search as record_search
 from .forms import ClauseFilterForm, ListFilterForm, SearchForm, TimelineFilterForm
 from .models import (
@@ -246,14 +246,25 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 def record_list(
-    request: HttpRequest, listing: tables.RecordList, rows: QuerySet, status_class
+    request: HttpRequest, listing: tables.RecordList, rows: QuerySet, status_class, name: str
 ) -> HttpResponse:
-    """A list page: the rows the reader may see, searched, filtered by status, sorted, paged."""
+    """A list page: the rows the reader may see, searched, filtered by status, sorted, paged;
+    or all of them as filtered, as a spreadsheet named `name` (exports.py)."""
+    wanted = exports.requested_format(request)
     form = ListFilterForm(request.GET, statuses=status_class.choices)
     context = {"listing": listing, "form": form, "page_obj": None}
     template = "agreements/record_list.html"
     if not form.is_valid():
         return render_page(request, template, "results", context, status=400)
+    if wanted:
+        return exports.download(
+            request,
+            wanted,
+            name=name,
+            title=str(listing.title),
+            columns=listing.columns,
+            rows=filtered_list(rows, form, status_class),
+        )
     page = context["page_obj"] = lazy(
         lambda: paginate(request, filtered_list(rows, form, status_class), LIST_PAGE_SIZE)
     )
@@ -264,7 +275,7 @@ def record_list(
 @reader_page
 def agreement_list(request: HttpRequest) -> HttpResponse:
     rows = Agreement.objects.visible_to(request.user).with_party_names().with_clause_counts()
-    return record_list(request, tables.AGREEMENT_LIST, rows, Agreement.Status)
+    return record_list(request, tables.AGREEMENT_LIST, rows, Agreement.Status, "agreements")
 
 
 @reader_page
@@ -292,6 +303,16 @@ def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
             shown = shown.filter(status__in=form.cleaned_data["clause_status"])
         return shown.select_related("obligated_party")
 
+    wanted = exports.requested_format(request)
+    if wanted:
+        return exports.download(
+            request,
+            wanted,
+            name=f"{found.slug}-clauses",
+            title=str(_("Clauses")),
+            columns=tables.CLAUSES,
+            rows=clauses(),
+        )
     latest_changes = lazy(
         lambda: list(
             StatusChange.objects.visible_to(user)
@@ -337,7 +358,7 @@ def clause_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @reader_page
 def topic_list(request: HttpRequest) -> HttpResponse:
     rows = Topic.objects.visible_to(request.user).with_party_names()
-    return record_list(request, tables.TOPIC_LIST, rows, Topic.Status)
+    return record_list(request, tables.TOPIC_LIST, rows, Topic.Status, "topics")
 
 
 @reader_page
@@ -360,15 +381,25 @@ def programme_detail(request: HttpRequest, slug: str) -> HttpResponse:
     user = request.user
     # The totals come with the programme: a handful of sources, summed in its own row.
     programme = get_object_or_404(Programme.objects.visible_to(user).with_funding(), slug=slug)
+
+    def sources() -> QuerySet:
+        # Through the programme, so that each source knows it (and its currency) unasked.
+        return programme.funding_sources.visible_to(user).select_related("contributor", "source")
+
+    wanted = exports.requested_format(request)
+    if wanted:
+        return exports.download(
+            request,
+            wanted,
+            name=f"{programme.slug}-funding",
+            title=str(_("Funding sources")),
+            columns=tables.FUNDING_SOURCES,
+            rows=sources(),
+        )
     context = {
         "programme": programme,
         "funding": programme.funding,
-        # Through the programme, so that each source knows it (and its currency) unasked.
-        "sources": lazy(
-            lambda: programme.funding_sources.visible_to(user).select_related(
-                "contributor", "source"
-            )
-        ),
+        "sources": lazy(sources),
         "source_columns": tables.FUNDING_SOURCES,
         "agreements": lazy(lambda: Agreement.objects.visible_to(user).filter(programme=programme)),
     }
@@ -386,11 +417,12 @@ def timeline(request: HttpRequest) -> HttpResponse:
     # "Load more" swaps only its own button for the next page's rows and the next button.
     partial = "more" if request.htmx.target == "more" else "results"
     context = {"form": form, "page_obj": None}
+    export_format = exports.requested_format(request)
     if not form.is_valid():
         return render_page(request, "agreements/timeline.html", partial, context, status=400)
     wanted = form.cleaned_data
 
-    def page() -> WindowPage:
+    def matching() -> QuerySet:
         changes = StatusChange.objects.visible_to(user).with_subjects().newest_first()
         if wanted["agreement"]:
             changes = changes.for_agreement(wanted["agreement"])
@@ -402,9 +434,20 @@ def timeline(request: HttpRequest) -> HttpResponse:
             changes = changes.filter(effective_on__gte=wanted["since"])
         if wanted["until"]:
             changes = changes.filter(effective_on__lte=wanted["until"])
-        return WindowPage.of(changes, request.GET.get("page"), TIMELINE_PAGE_SIZE)
+        return changes
 
-    context["page_obj"] = lazy(page)
+    if export_format:
+        return exports.download(
+            request,
+            export_format,
+            name="timeline",
+            title=str(_("Timeline")),
+            columns=tables.HISTORY_WITH_SUBJECTS,
+            rows=matching(),
+        )
+    context["page_obj"] = lazy(
+        lambda: WindowPage.of(matching(), request.GET.get("page"), TIMELINE_PAGE_SIZE)
+    )
     return render_page(request, "agreements/timeline.html", partial, context)
 
 

@@ -84,6 +84,9 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "django_htmx",
     "axes",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "agreements",
 ]
 
@@ -167,7 +170,15 @@ CACHES = {
         "LOCATION": "reader-pages",
         "TIMEOUT": env_int("PAGE_CACHE_SECONDS", 600),
         "OPTIONS": {"MAX_ENTRIES": env_int("PAGE_CACHE_ENTRIES", 300)},
-    }
+    },
+    # The API's request counts per token (agreements/api/access.py), apart from the pages
+    # so that their culling cannot reset a count. Per worker: with N workers a token gets
+    # up to N times the rate.
+    "api-throttle": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "api-throttle",
+        "OPTIONS": {"MAX_ENTRIES": 10000},
+    },
 }
 
 # Sessions live in the database so that any web process can serve any request.
@@ -293,6 +304,61 @@ if PRODUCTION:
 # too: DATABASE_URL and its kind carry passwords, and the development server copies the
 # environment into every request's META.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "exomars_site.log_redaction.SecretsHidden"
+
+# The read-only API (agreements/api/): personal tokens or the session, readers only, JSON
+# only, GET only, paged by cursor.
+API_THROTTLE_RATE = env("API_THROTTLE_RATE", "120/minute")
+API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "agreements.api.access.BearerTokenAuthentication",
+        "agreements.api.access.ReaderSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["agreements.api.access.IsReader"],
+    "DEFAULT_THROTTLE_CLASSES": ["agreements.api.access.TokenRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [],
+    "DEFAULT_FILTER_BACKENDS": ["agreements.api.filters.FormFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "agreements.api.pagination.RecordCursorPagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "agreements.api.errors.json_errors",
+    # No OPTIONS answers (a 405 like any method but GET), no `?format=`.
+    "DEFAULT_METADATA_CLASS": None,
+    "URL_FORMAT_OVERRIDE": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Negotiation tracker API",
+    "DESCRIPTION": (
+        "Read-only access to the negotiation record: what the reader pages show, as JSON. "
+        "Send a personal token (made on the Subscriptions page) as "
+        "`Authorization: Bearer <token>`, or use the session of a logged-in browser."
+    ),
+    "VERSION": "1",
+    # OpenAPI 3.1: its schemas are plain JSON Schema, which the tests check answers against.
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_AUTHENTICATION": REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"],
+    "SERVE_PERMISSIONS": REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"],
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "agreements.api.docs.add_error_responses",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "AgreementStatusEnum": "agreements.models.AgreementStatus",
+        "ClauseStatusEnum": "agreements.models.ClauseStatus",
+        "TopicStatusEnum": "agreements.models.TopicStatus",
+        "FundingStatusEnum": "agreements.models.FundingStatus",
+        "DatePrecisionEnum": "agreements.models.DatePrecision",
+        "MilestoneKindEnum": "agreements.models.MilestoneKind",
+        "SourceKindEnum": "agreements.models.SourceKind",
+        "PartyKindEnum": "agreements.models.PartyKind",
+        "ChangeKindEnum": "agreements.models.ChangeKind",
+    },
+}
 
 LOGGING = {
     "version": 1,

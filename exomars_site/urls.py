@@ -22,5 +22,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include(accounts)),
     path("healthz", views.healthz, name="healthz"),
+    path("api/", include("agreements.api.urls")),
     path("", include("agreements.urls")),
 ]

@@ -417,3 +417,71 @@ def test_the_admin_autocomplete_pages_in_a_stable_order(record, login, editor, a
         warnings.simplefilter("error", UnorderedObjectListWarning)
         response = login(editor).get(reverse("admin:autocomplete"), query)
     assert response.status_code == 200
+
+
+# The API -------------------------------------------------------------------------------------
+
+API_LISTS = [
+    "agreements",
+    "clauses",
+    "topics",
+    "programmes",
+    "funding-sources",
+    "milestones",
+    "statements",
+    "sources",
+    "parties",
+    "status-changes",
+]
+API_PARAMETERS = [
+    "q",
+    "status",
+    "agreement",
+    "topic",
+    "programme",
+    "kind",
+    "since",
+    "until",
+    "cursor",
+    "page_size",
+]
+api_query_strings = st.dictionaries(
+    st.sampled_from(API_PARAMETERS),
+    st.one_of(text_values, st.lists(text_values, min_size=1, max_size=3)),
+    max_size=6,
+)
+
+
+@pytest.mark.parametrize("name", API_LISTS)
+@FUZZ
+@given(query=api_query_strings)
+@example(query={"cursor": "cD1hYmM="})  # a hand-made cursor "p=abc" was a 500
+def test_no_query_string_makes_the_api_fail(record, login, stakeholder, name, query):
+    with rolled_back():
+        response = login(stakeholder).get(f"/api/v1/{name}/", query)
+    assert response.status_code in (200, 400), (name, query, response.status_code)
+    assert response["Content-Type"] == "application/json"
+    for internal in (record.internal_clause, record.internal_agreement, record.internal_topic):
+        assert internal.title not in response.text
+
+
+@pytest.mark.parametrize("name", API_LISTS)
+@FUZZ
+@given(key=path_segments)
+def test_any_api_key_is_a_record_or_a_json_404(record, login, stakeholder, name, key):
+    with rolled_back():
+        response = login(stakeholder).get(f"/api/v1/{name}/{quote(key, safe='')}/")
+    assert response.status_code in (200, 404), (key, response.status_code)
+    assert response["Content-Type"] == "application/json"
+
+
+@FUZZ
+@given(header=st.one_of(text_values, text_values.map(lambda value: f"Bearer {value}")))
+@example(header="Bearer trk_\x00")
+def test_a_forged_api_token_is_a_401(client, record, header):
+    try:
+        response = client.get("/api/v1/clauses/", headers={"Authorization": header})
+    except ValueError:
+        return  # the test client refuses to send this header at all (a newline, say)
+    assert response.status_code == 401, (header, response.status_code)
+    assert response["Content-Type"] == "application/json"

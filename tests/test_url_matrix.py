@@ -18,7 +18,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from agreements import digests
-from agreements.models import Programme, Subscription, Topic, Visibility
+from agreements.api.tokens import issue_token
+from agreements.models import ApiToken, Programme, Subscription, Topic, Visibility
 from tests.conftest import Record
 
 ROLES = ("anonymous", "outsider", "stakeholder", "manager", "editor", "superuser")
@@ -47,6 +48,29 @@ ADMIN_SITE = answers(ADMIN_LOGIN, editor=200, superuser=200)
 ADMIN_FOR_EDITORS = answers(ADMIN_LOGIN, anonymous=LOGIN, editor=200, superuser=200)
 ADMIN_FOR_SUPERUSERS = answers(ADMIN_LOGIN, anonymous=LOGIN, editor=403, superuser=200)
 ADMIN_FOR_NOBODY = answers(ADMIN_LOGIN, anonymous=LOGIN, editor=403, superuser=403)
+# The API answers for itself, in JSON: 401 without credentials, 403 for a non-reader.
+API = answers(200, anonymous=401, outsider=403)
+API_STAFF_ONLY_RECORD = answers(404, anonymous=401, outsider=403, editor=200, superuser=200)
+API_NO_SUCH_RECORD = answers(404, anonymous=401, outsider=403)
+
+
+def api_cases(name: str, shared, internal=None) -> list:
+    """A list of the API, one shared record of it, an internal one, and an unknown key."""
+    cases = [
+        Case(f"api:{name}-list", API),
+        Case(f"api:{name}-detail", API, lambda o: [shared(o)], label="shared"),
+        Case(f"api:{name}-detail", API_NO_SUCH_RECORD, lambda o: ["987654"], label="unknown"),
+    ]
+    if internal is not None:
+        cases.append(
+            Case(
+                f"api:{name}-detail",
+                API_STAFF_ONLY_RECORD,
+                lambda o: [internal(o)],
+                label="internal",
+            )
+        )
+    return cases
 
 
 @dataclass(frozen=True)
@@ -208,6 +232,33 @@ CASES: list[Case] = [
         label="token",
     ),
     Case("agreements:milestones_calendar", answers(404), lambda o: ["guessed"], label="unknown"),
+    Case("agreements:create_api_token", POST_ONLY),
+    Case("agreements:revoke_api_token", POST_ONLY, lambda o: [o.api_token.pk], label="own or not"),
+    # The API --------------------------------------------------------------------------------
+    *api_cases("agreement", lambda o: o.record.agreement.slug, lambda o: "side-letter"),
+    *api_cases("clause", lambda o: o.record.clause.pk, lambda o: o.record.internal_clause.pk),
+    *api_cases("topic", lambda o: o.record.topic.slug, lambda o: o.record.internal_topic.slug),
+    *api_cases("programme", lambda o: o.record.programme.slug, lambda o: "contingency"),
+    *api_cases(
+        "funding-source", lambda o: o.record.secured.pk, lambda o: o.record.internal_funding.pk
+    ),
+    *api_cases(
+        "milestone", lambda o: o.record.milestone.pk, lambda o: o.record.internal_milestone.pk
+    ),
+    *api_cases(
+        "statement", lambda o: o.record.statement.pk, lambda o: o.record.internal_statement.pk
+    ),
+    *api_cases("source", lambda o: o.record.source.pk),
+    *api_cases("party", lambda o: o.record.esa.slug),
+    *api_cases(
+        "status-change",
+        lambda o: o.record.clause.status_changes.get().pk,
+        lambda o: o.record.internal_clause.status_changes.get().pk,
+    ),
+    Case("api:schema", API),
+    Case("api:docs", API),
+    Case("api:redoc", API),
+    Case("api:not_found", answers(404, anonymous=401, outsider=403)),
     # Accounts ------------------------------------------------------------------------------
     Case("healthz", PUBLIC),
     Case("login", PUBLIC),
@@ -328,10 +379,12 @@ def objects(record: Record, editor, stakeholder, manager, outsider, superuser):
         "editor": editor,
         "superuser": superuser,
     }
+    api_token, _secret = issue_token(stakeholder, name="sheet")
     return SimpleNamespace(
         record=record,
         subscription=subscription,
         feed_token=feed_token,
+        api_token=api_token,
         unsubscribe_token=digests.unsubscribe_token(subscription),
         internal_programme=internal_programme,
         users=users,
@@ -400,6 +453,8 @@ POSTS = [
     ("password_change", lambda o: {}),
     ("agreements:subscriptions", lambda o: {"frequency": "off", "hour": "7", "weekday": "0"}),
     ("agreements:reset_feed_token", lambda o: {}),
+    ("agreements:create_api_token", lambda o: {"token-name": "x", "token-days": "90"}),
+    ("agreements:revoke_api_token", lambda o: {}),
     ("admin:agreements_topic_add", lambda o: {"title": "New", "slug": "new"}),
     (
         "admin:agreements_clause_changelist",
@@ -408,19 +463,29 @@ POSTS = [
 ]
 
 
+POST_ARGS = {"agreements:revoke_api_token": lambda o: [o.api_token.pk]}
+
+
 @pytest.mark.parametrize("name,data", POSTS, ids=[name for name, _ in POSTS])
 def test_every_write_without_a_csrf_token_is_refused(objects, name, data):
     client = Client(enforce_csrf_checks=True)
     client.force_login(objects.users["editor"])
     token_before = objects.subscription.feed_token_hash
-    counts_before = (Topic.objects.count(), Subscription.objects.count())
+    counts_before = (Topic.objects.count(), Subscription.objects.count(), ApiToken.objects.count())
 
-    response = client.post(reverse(name), data(objects))
+    response = client.post(
+        reverse(name, args=POST_ARGS.get(name, lambda o: [])(objects)), data(objects)
+    )
 
     assert response.status_code == 403
     assert b"CSRF" in response.content
     objects.subscription.refresh_from_db()
     assert objects.subscription.feed_token_hash == token_before
-    assert (Topic.objects.count(), Subscription.objects.count()) == counts_before
+    assert (
+        Topic.objects.count(),
+        Subscription.objects.count(),
+        ApiToken.objects.count(),
+    ) == counts_before
+    assert not ApiToken.objects.filter(revoked_at__isnull=False).exists()
     assert not mail.outbox
     assert client.get(reverse("agreements:dashboard")).status_code == 200  # still logged in

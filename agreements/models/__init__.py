@@ -8,7 +8,8 @@ One module per concept, each re-exported here so that code imports from `agreeme
 - `record`: parties, people, sources, programmes and their funding;
 - `negotiation`: agreements and their clauses, topics, milestones and statements;
 - `history`: the append-only status history and the record's version for cached pages;
-- `digests`: subscriptions and the digest ledger.
+- `digests`: subscriptions and the digest ledger;
+- `tokens`: personal API tokens, stored hashed.
 """
 
 from .base import (
@@ -88,6 +89,7 @@ from .record import (
     money,
     web_link,
 )
+from .tokens import ApiToken, hash_token, new_token_secret
 
 __all__ = [
     "EARLIEST_DATE",
@@ -97,6 +99,7 @@ __all__ = [
     "Agreement",
     "AgreementQuerySet",
     "AgreementStatus",
+    "ApiToken",
     "ChangeKind",
     "Clause",
     "ClauseQuerySet",
@@ -145,8 +148,10 @@ __all__ = [
     "date_precision_end",
     "feed_token_digest",
     "funding_columns",
+    "hash_token",
     "money",
     "new_feed_token",
+    "new_token_secret",
     "reader_permission",
     "shared",
     "shared_or_absent",

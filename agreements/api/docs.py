@@ -1,0 +1,89 @@
+"""The API's schema and its two readers, Swagger UI and Redoc, served from the project.
+
+Both run under the site's Content Security Policy: their scripts are static files of
+drf-spectacular-sidecar (no CDN), Swagger UI's start-up script is a separate request rather
+than inline (`SpectacularSwaggerSplitView`), and the templates in `templates/api/` replace
+the packaged ones, which carry an inline `<style>` and Google Fonts. Redoc injects its
+styles at run time; it is given the request's nonce for them (Redoc's `nonce` option).
+"""
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.authentication import SessionScheme
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
+
+
+class SchemaView(SpectacularAPIView):
+    pass
+
+
+class SwaggerView(SpectacularSwaggerSplitView):
+    template_name = "api/swagger_ui.html"
+    title = "Negotiation tracker API"
+
+
+class RedocView(SpectacularRedocView):
+    template_name = "api/redoc.html"
+    title = "Negotiation tracker API"
+
+
+# The schema: how to authenticate, and the errors every operation may answer ----------------
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "agreements.api.access.BearerTokenAuthentication"
+    name = "personalToken"
+
+    def get_security_definition(self, auto_schema) -> dict:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": _("A personal token from the Subscriptions page: `trk_…`."),
+        }
+
+
+class ReaderSessionScheme(SessionScheme):
+    target_class = "agreements.api.access.ReaderSessionAuthentication"
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "detail": {"type": "string", "description": _("What went wrong, for a person.")},
+        "errors": {
+            "type": "object",
+            "description": _("For a 400: each parameter at fault, with what is wrong with it."),
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "required": ["detail"],
+}
+ERRORS = {
+    "400": _("A parameter is not valid (`errors` names it)."),
+    "401": _("No credentials, or a token that is unknown, expired or revoked."),
+    "403": _("The account is in no reader group."),
+    "404": _("No such record, or not one you may see."),
+    "405": _("The API only reads: GET and HEAD."),
+    "429": _("Too many requests with this token; `Retry-After` says when to try again."),
+}
+
+
+def add_error_responses(result: dict, generator, request, public) -> dict:
+    """Every operation's error answers, in the one shape `errors.json_errors` gives them."""
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    reference = {"$ref": "#/components/schemas/Error"}
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for status, description in ERRORS.items():
+                operation["responses"].setdefault(
+                    status,
+                    {
+                        "description": description,
+                        "content": {"application/json": {"schema": reference}},
+                    },
+                )
+    return result
