@@ -15,6 +15,14 @@ urlpatterns = [
     path("programmes/<slug:slug>/", views.programme_detail, name="programme_detail"),
     path("timeline/", views.timeline, name="timeline"),
     path("search/", views.search, name="search"),
+    # The one-page briefing (agreements/briefing.py).
+    path("briefing/", views.briefing_page, name="briefing"),
+    path("briefing.pdf", views.briefing_pdf, name="briefing_pdf"),
+    path(
+        "agreements/<slug:slug>/briefing.pdf",
+        views.agreement_briefing_pdf,
+        name="agreement_briefing_pdf",
+    ),
     # Digests and personal feeds (agreements/subscriptions.py, agreements/feeds.py).
     path("subscriptions/", subscriptions.subscriptions, name="subscriptions"),
     path("subscriptions/feed-token/", subscriptions.reset_feed_token, name="reset_feed_token"),

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.contrib.auth.decorators import login_not_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.db import connection
@@ -21,13 +22,14 @@ from django.db.models import Case, Q, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from . import exports, record_cache, tables
+from . import briefing, exports, record_cache, tables
 from . import search as record_search
 from .forms import ClauseFilterForm, ListFilterForm, SearchForm, TimelineFilterForm
 from .models import (
@@ -461,6 +463,46 @@ def search(request: HttpRequest) -> HttpResponse:
     sections = context["sections"] = lazy(lambda: record_search.search(request.user, query))
     context["found"] = lazy(lambda: any(section.hits for section in sections))
     return render_page(request, "agreements/search.html", "results", context)
+
+
+@reader_page
+def briefing_page(request: HttpRequest) -> HttpResponse:
+    brief = briefing.gather(request.user)
+    return render(request, "agreements/briefing.html", briefing.context(request, brief))
+
+
+def _briefing_pdf(request: HttpRequest, name: str, agreement: Agreement | None = None):
+    """The briefing as an A4 PDF, drawn once per reader and version of the record: WeasyPrint
+    takes a good part of a second, and a meeting's worth of readers print the same page."""
+    key = ":".join(
+        [
+            "briefing-pdf",
+            record_cache.record_key(request),
+            str(request.user.pk),
+            briefing.reader_name(request.user),
+            request.path,
+        ]
+    )
+    pdf = cache.get(key)
+    if pdf is None:
+        pdf = briefing.render_pdf(request, briefing.gather(request.user, agreement=agreement))
+        cache.set(key, pdf)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    filename = f"{name}-{timezone.localdate().isoformat()}.pdf"
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    response["Cache-Control"] = "private"
+    return response
+
+
+@reader_page
+def briefing_pdf(request: HttpRequest) -> HttpResponse:
+    return _briefing_pdf(request, "briefing")
+
+
+@reader_page
+def agreement_briefing_pdf(request: HttpRequest, slug: str) -> HttpResponse:
+    agreement = get_object_or_404(Agreement.objects.visible_to(request.user), slug=slug)
+    return _briefing_pdf(request, f"briefing-{agreement.slug}", agreement)
 
 
 @login_not_required

@@ -38,6 +38,12 @@ PAGES = [
     Page("/timeline/?kind=clause", fragment=True),
     Page("/timeline/?page=2", fragment=True, hx_target="more"),  # "Load more"
     Page("/search/?q=mars", fragment=True),
+    # Stakeholders' own tools: the API's longest list, and the briefing (page and PDF).
+    Page("/api/v1/clauses/"),
+    Page("/api/v1/clauses/?agreement={agreement}&status=pending"),
+    Page("/briefing/"),
+    Page("/briefing.pdf"),
+    Page("/agreements/{agreement}/briefing.pdf"),
 ]
 
 FLOOR = "/bench/floor/"

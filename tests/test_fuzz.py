@@ -152,7 +152,11 @@ path_segments = st.one_of(
 )
 
 
-@pytest.mark.parametrize("name", ["agreement_detail", "topic_detail", "programme_detail"], ids=str)
+@pytest.mark.parametrize(
+    "name",
+    ["agreement_detail", "topic_detail", "programme_detail", "agreement_briefing_pdf"],
+    ids=str,
+)
 @FUZZ
 @given(slug=path_segments)
 def test_any_slug_is_a_page_or_a_404(record, login, stakeholder, name, slug):

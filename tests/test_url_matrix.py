@@ -200,6 +200,23 @@ CASES: list[Case] = [
         fragment=True,
     ),
     Case("agreements:search", READER_PAGE, query={"q": "launch"}, fragment=True),
+    Case("agreements:briefing", READER_PAGE),
+    Case("agreements:briefing_pdf", READER_PAGE),
+    Case(
+        "agreements:agreement_briefing_pdf",
+        READER_PAGE,
+        lambda o: [o.record.agreement.slug],
+        label="shared",
+    ),
+    Case(
+        "agreements:agreement_briefing_pdf",
+        STAFF_ONLY_RECORD,
+        lambda o: [o.record.internal_agreement.slug],
+        label="internal",
+    ),
+    Case(
+        "agreements:agreement_briefing_pdf", NO_SUCH_RECORD, lambda o: ["no-such"], label="unknown"
+    ),
     # Digests and feeds ---------------------------------------------------------------------
     Case("agreements:subscriptions", READER_PAGE),
     Case("agreements:reset_feed_token", POST_ONLY),
@@ -257,7 +274,6 @@ CASES: list[Case] = [
     ),
     Case("api:schema", API),
     Case("api:docs", API),
-    Case("api:redoc", API),
     Case("api:not_found", answers(404, anonymous=401, outsider=403)),
     # Accounts ------------------------------------------------------------------------------
     Case("healthz", PUBLIC),

@@ -6,6 +6,6 @@
 - `pagination`: cursor pages in a fixed order;
 - `views`: one viewset per kind of record, each starting from `visible_to(user)`;
 - `errors`: JSON errors for every answer that is not a success;
-- `docs`: the OpenAPI schema, Swagger UI and Redoc, under the site's security policy;
+- `docs`: the OpenAPI schema and Swagger UI, under the site's security policy;
 - `tokens`: making and revoking personal tokens.
 """

@@ -1,20 +1,18 @@
-"""The API's schema and its two readers, Swagger UI and Redoc, served from the project.
+"""The API's schema and its reader, Swagger UI, served from the project.
 
-Both run under the site's Content Security Policy: their scripts are static files of
-drf-spectacular-sidecar (no CDN), Swagger UI's start-up script is a separate request rather
-than inline (`SpectacularSwaggerSplitView`), and the templates in `templates/api/` replace
-the packaged ones, which carry an inline `<style>` and Google Fonts. Redoc injects its
-styles at run time; it is given the request's nonce for them (Redoc's `nonce` option).
+Swagger UI runs under the site's Content Security Policy: its scripts are static files of
+drf-spectacular-sidecar (no CDN), its start-up script is a separate request rather than
+inline (`SpectacularSwaggerSplitView`), and templates/api/swagger_ui.html replaces the
+packaged page, which carries an inline `<style>`.
+
+Redoc, the sidecar's other reader, is left out: its bundle loads its logo from a CDN on
+every page and writes inline style attributes, which this policy refuses.
 """
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.views import (
-    SpectacularAPIView,
-    SpectacularRedocView,
-    SpectacularSwaggerSplitView,
-)
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 
 class SchemaView(SpectacularAPIView):
@@ -23,11 +21,6 @@ class SchemaView(SpectacularAPIView):
 
 class SwaggerView(SpectacularSwaggerSplitView):
     template_name = "api/swagger_ui.html"
-    title = "Negotiation tracker API"
-
-
-class RedocView(SpectacularRedocView):
-    template_name = "api/redoc.html"
     title = "Negotiation tracker API"
 
 

@@ -40,7 +40,6 @@ urlpatterns = [
         [
             path("schema/", docs.SchemaView.as_view(), name="schema"),
             path("docs/", docs.SwaggerView.as_view(url_name="api:schema"), name="docs"),
-            path("docs/redoc/", docs.RedocView.as_view(url_name="api:schema"), name="redoc"),
             # Any path at all, newlines included.
             re_path(r"^[\s\S]*$", NotFoundView.as_view(), name="not_found"),
         ]

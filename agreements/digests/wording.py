@@ -176,6 +176,12 @@ def render_digest(
         "followed": [str(record) for record in (*follows.agreements, *follows.topics)],
         "site_url": settings.SITE_URL,
         "timeline_url": absolute_url(reverse("agreements:timeline")),
+        # A weekly digest is read before the week's meetings: it offers the one-page briefing.
+        "briefing_url": (
+            absolute_url(reverse("agreements:briefing_pdf"))
+            if subscription.frequency == subscription.Frequency.WEEKLY
+            else ""
+        ),
         "manage_url": absolute_url(reverse("agreements:subscriptions")),
         "unsubscribe_url": unsubscribe,
     }

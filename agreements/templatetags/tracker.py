@@ -62,6 +62,19 @@ def minutes(duration: datetime.timedelta | None) -> int:
     return int(duration.total_seconds() // 60) if duration else 0
 
 
+# The bar's colours as SVG presentation attributes too, so that it draws where the site's
+# stylesheet does not reach inside an SVG (WeasyPrint's PDF briefing). In a browser the
+# stylesheet's rules (tracker.css, .seg-*) take precedence; keep the two in step.
+SEGMENT_FILLS = {
+    "track": "#eaeef2",
+    "secured": "#1a7f37",
+    "pledged": "#d4a72c",
+    "contingent": "#8250df",
+    "uncovered": "#cf222e",
+}
+SEGMENT_TEXT_FILLS = {"pledged": "#1b1f24"}
+
+
 @register.inclusion_tag("agreements/_funding_bar.html")
 def funding_bar(funding: FundingBreakdown, key: str, title: str = "") -> dict:
     """The gap of a programme as one bar: secured, pledged, contingent, uncovered."""
@@ -83,6 +96,8 @@ def funding_bar(funding: FundingBreakdown, key: str, title: str = "") -> dict:
         segments.append(
             {
                 "key": part,
+                "fill": SEGMENT_FILLS[part],
+                "text_fill": SEGMENT_TEXT_FILLS.get(part, "#ffffff"),
                 "label": label,
                 "amount": amount,
                 "share": share,
@@ -98,4 +113,5 @@ def funding_bar(funding: FundingBreakdown, key: str, title: str = "") -> dict:
         "segments": segments,
         "title": title,
         "bar_id": f"funding-{key}",
+        "track_fill": SEGMENT_FILLS["track"],
     }

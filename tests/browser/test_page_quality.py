@@ -20,6 +20,7 @@ READER_PAGES = {
     "timeline": lambda record: "/timeline/",
     "search": lambda record: "/search/?q=launch",
     "subscriptions": lambda record: "/subscriptions/",
+    "briefing": lambda record: "/briefing/",
     "password_change": lambda record: "/accounts/password_change/",
 }
 

@@ -4,6 +4,8 @@ Skipped in the normal suite so that running the tests does not rewrite the PNGs.
 """
 
 import os
+import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -35,5 +37,17 @@ def test_it_takes_the_readme_screenshots_of_the_demo(
     page.goto(f"{live_server.url}/agreements/exomars-cooperation/")
     expect(page.get_by_role("heading", level=1)).to_contain_text("ExoMars")
     page.screenshot(path=SCREENSHOTS / "agreement.png", full_page=True)
+
+    # The briefing as printed: its PDF (drawn by WeasyPrint) turned into a picture by
+    # pdftoppm (Debian's poppler-utils).
+    pdf = page.request.get(f"{live_server.url}/briefing.pdf")
+    assert pdf.ok and pdf.headers["content-type"] == "application/pdf"
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as file:
+        file.write(pdf.body())
+        file.flush()
+        subprocess.run(
+            ["pdftoppm", "-png", "-r", "110", "-singlefile", file.name, SCREENSHOTS / "briefing"],
+            check=True,
+        )
 
     assert console_errors == []
