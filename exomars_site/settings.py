@@ -356,6 +356,7 @@ SPECTACULAR_SETTINGS = {
         "SourceKindEnum": "agreements.models.SourceKind",
         "PartyKindEnum": "agreements.models.PartyKind",
         "ChangeKindEnum": "agreements.models.ChangeKind",
+        "VisibilityEnum": "agreements.models.Visibility",
     },
 }
 

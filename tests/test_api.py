@@ -218,6 +218,15 @@ def test_internal_records_never_reach_a_stakeholder(client, record, alice_token,
         assert hidden <= keys(every_row(staff, LISTS[name], {})), name
 
 
+def test_staff_see_which_records_are_internal(client, record, alice_token, editor):
+    shared = every_row(client, LISTS["clauses"], bearer(alice_token))
+    assert {row["visibility"] for row in shared} == {"shared"}
+    client.force_login(editor)
+    staff = {row["id"]: row["visibility"] for row in every_row(client, LISTS["clauses"], {})}
+    assert staff[record.internal_clause.pk] == "internal"
+    assert staff[record.clause.pk] == "shared"
+
+
 def test_an_internal_record_is_a_404_for_a_stakeholder(api, record):
     api(f"/api/v1/agreements/{record.internal_agreement.slug}/", status=404)
     api(f"/api/v1/clauses/{record.internal_clause.pk}/", status=404)

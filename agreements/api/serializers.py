@@ -3,8 +3,10 @@
 Records link to each other by slug (agreements, topics, programmes, parties) or by id (the
 rest), as their own endpoints look them up. A link to a record the reader may not see is
 `null`, never the hidden record's name: a shared clause can name an internal party.
-Amounts are decimal strings ("30000000.00"), never floats; approximate dates are a date
-with its precision ("2013-02-01", "month"), and `happens_by` gives the last day it may mean.
+`visibility` is always "shared" for a stakeholder; staff see "internal" on the records
+readers cannot see. Amounts are decimal strings ("30000000.00"), never floats; approximate
+dates are a date with its precision ("2013-02-01", "month"), and `happens_by` gives the
+last day it may mean.
 """
 
 from __future__ import annotations
@@ -78,7 +80,7 @@ class PageUrlMixin(serializers.Serializer):
 class PartySerializer(RecordSerializer):
     class Meta:
         model = Party
-        fields = ["id", "slug", "name", "short_name", "kind"]
+        fields = ["id", "visibility", "slug", "name", "short_name", "kind"]
 
 
 class AgreementSerializer(PageUrlMixin, RecordSerializer):
@@ -94,6 +96,7 @@ class AgreementSerializer(PageUrlMixin, RecordSerializer):
         model = Agreement
         fields = [
             "id",
+            "visibility",
             "slug",
             "title",
             "status",
@@ -114,6 +117,7 @@ class ClauseSerializer(PageUrlMixin, RecordSerializer):
         model = Clause
         fields = [
             "id",
+            "visibility",
             "agreement",
             "reference",
             "position",
@@ -133,6 +137,7 @@ class TopicSerializer(PageUrlMixin, RecordSerializer):
         model = Topic
         fields = [
             "id",
+            "visibility",
             "slug",
             "title",
             "status",
@@ -173,6 +178,7 @@ class ProgrammeSerializer(PageUrlMixin, RecordSerializer):
         model = Programme
         fields = [
             "id",
+            "visibility",
             "slug",
             "name",
             "summary",
@@ -200,6 +206,7 @@ class FundingSourceSerializer(RecordSerializer):
         model = FundingSource
         fields = [
             "id",
+            "visibility",
             "programme",
             "title",
             "contributor",
@@ -227,6 +234,7 @@ class MilestoneSerializer(RecordSerializer):
         model = Milestone
         fields = [
             "id",
+            "visibility",
             "title",
             "kind",
             "happens_on",
@@ -253,6 +261,7 @@ class StatementSerializer(RecordSerializer):
         model = Statement
         fields = [
             "id",
+            "visibility",
             "said_on",
             "summary",
             "speaker",
@@ -274,7 +283,16 @@ class SourceSerializer(RecordSerializer):
 
     class Meta:
         model = Source
-        fields = ["id", "title", "publisher", "kind", "published_on", "link", "updated_at"]
+        fields = [
+            "id",
+            "visibility",
+            "title",
+            "publisher",
+            "kind",
+            "published_on",
+            "link",
+            "updated_at",
+        ]
 
 
 class StatusChangeSerializer(RecordSerializer):
