@@ -1,9 +1,11 @@
-"""Stakeholders' own tools in Chromium: the API's docs under the site's security policy, and
-a personal token made and revoked in place."""
+"""Stakeholders' own tools in Chromium: the API's docs under the site's security policy, a
+personal token made and revoked in place, and the briefing printed from the browser."""
 
+import io
 import re
 
 from playwright.sync_api import Page, expect
+from pypdf import PdfReader
 
 from tests.browser.conftest import set_marker, still_has_marker
 
@@ -47,4 +49,18 @@ def test_a_token_is_made_shown_once_and_revoked_in_place(
     expect(page.get_by_text("is revoked; it no longer works")).to_be_visible()
     expect(page.locator(".token-secret")).to_have_count(0)
     assert still_has_marker(page)
+    assert console_errors == []
+
+
+def test_the_briefing_page_prints_on_one_a4_sheet(
+    logged_in_page: Page, live_server, console_errors
+):
+    page = logged_in_page
+    page.goto(f"{live_server.url}/briefing/")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Briefing")
+    printed = PdfReader(io.BytesIO(page.pdf(format="A4", print_background=True)))
+    assert len(printed.pages) == 1
+    text = printed.pages[0].extract_text()
+    assert "ExoMars cooperation" in text
+    assert "Log out" not in text and "Download as a PDF" not in text  # the screen's parts
     assert console_errors == []
