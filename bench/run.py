@@ -248,7 +248,9 @@ def in_process(target: Target, cookie: str) -> dict:
         "queries": len(queries),
         "queries_cold": len(cold_queries),
         "bytes": len(response.content),
-        "whole_document": b"<html" in response.content,
+        # A page, or an answer that is not HTML (the API's JSON, a PDF): never a fragment.
+        "whole_document": b"<html" in response.content
+        or not response.get("Content-Type", "").startswith("text/html"),
     }
 
 
