@@ -27,6 +27,7 @@ from django.db.models.functions import RowNumber
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 
 from .digests import OPEN_FUNDING_STATUSES
 from .models import (
@@ -84,7 +85,6 @@ class DateLine:
 @dataclass
 class Briefing:
     today: datetime.date
-    reader: str
     agreements: list[AgreementBrief]
     more_agreements: int
     dates: list[DateLine]
@@ -93,7 +93,6 @@ class Briefing:
     more_changes: bool
     recent_since: datetime.date
     topics: list[Topic]
-    single: Agreement | None
 
     @property
     def shows_internal(self) -> bool:
@@ -164,7 +163,6 @@ def gather(user, *, agreement: Agreement | None = None, today=None) -> Briefing:
         )
     return Briefing(
         today=today,
-        reader=reader_name(user),
         agreements=briefs,
         more_agreements=len(rows) - len(shown),
         dates=dates,
@@ -173,7 +171,6 @@ def gather(user, *, agreement: Agreement | None = None, today=None) -> Briefing:
         more_changes=len(changes) > CHANGES_SHOWN,
         recent_since=since,
         topics=topics,
-        single=agreement,
     )
 
 
@@ -253,17 +250,26 @@ def _next_dates(
 # The PDF ----------------------------------------------------------------------------------
 
 
-def context(request: HttpRequest, briefing: Briefing) -> dict:
-    return {"briefing": briefing, "site_url": request.build_absolute_uri("/").rstrip("/")}
+def context(request: HttpRequest, agreement: Agreement | None = None) -> dict:
+    """What the briefing's templates need; the briefing itself is gathered only if its
+    cached part is out of date."""
+    user = request.user
+    return {
+        "briefing": SimpleLazyObject(lambda: gather(user, agreement=agreement)),
+        "single": agreement,
+        "reader": reader_name(user),
+        "today": timezone.localdate(),
+        "site_url": request.build_absolute_uri("/").rstrip("/"),
+    }
 
 
-def render_pdf(request: HttpRequest, briefing: Briefing) -> bytes:
+def render_pdf(request: HttpRequest, agreement: Agreement | None = None) -> bytes:
     # Imported here: WeasyPrint loads Pango when imported, which only this needs.
     from weasyprint import CSS, HTML
     from weasyprint.urls import URLFetcher
 
     html = render_to_string(
-        "agreements/briefing_pdf.html", context(request, briefing), request=request
+        "agreements/briefing_pdf.html", context(request, agreement), request=request
     )
     stylesheets = [CSS(filename=finders.find(name)) for name in STYLESHEETS]
     # The stylesheets are handed over and the page has no image or font of its own:

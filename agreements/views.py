@@ -467,8 +467,7 @@ def search(request: HttpRequest) -> HttpResponse:
 
 @reader_page
 def briefing_page(request: HttpRequest) -> HttpResponse:
-    brief = briefing.gather(request.user)
-    return render(request, "agreements/briefing.html", briefing.context(request, brief))
+    return render(request, "agreements/briefing.html", briefing.context(request))
 
 
 def _briefing_pdf(request: HttpRequest, name: str, agreement: Agreement | None = None):
@@ -485,7 +484,7 @@ def _briefing_pdf(request: HttpRequest, name: str, agreement: Agreement | None =
     )
     pdf = cache.get(key)
     if pdf is None:
-        pdf = briefing.render_pdf(request, briefing.gather(request.user, agreement=agreement))
+        pdf = briefing.render_pdf(request, agreement)
         cache.set(key, pdf)
     response = HttpResponse(pdf, content_type="application/pdf")
     filename = f"{name}-{timezone.localdate().isoformat()}.pdf"

@@ -18,6 +18,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 # Every token starts with this, so a secret scanner (or a person) recognises one in a paste.
 TOKEN_PREFIX = "trk_"
@@ -51,7 +52,9 @@ class ApiToken(models.Model):
         verbose_name=_("user"),
     )
     name = models.CharField(
-        _("name"), max_length=100, help_text=_("What the token is for, e.g. “budget sheet”.")
+        pgettext_lazy("thing", "name"),
+        max_length=100,
+        help_text=_("What the token is for, e.g. “budget sheet”."),
     )
     prefix = models.CharField(_("prefix"), max_length=SHOWN_PREFIX_LENGTH)
     secret_hash = models.CharField(_("secret hash"), max_length=64, unique=True)
