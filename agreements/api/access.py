@@ -23,6 +23,8 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions, permissions, throttling
 from rest_framework.request import Request
 
+from exomars_site.proxies import client_address
+
 from ..models import ApiToken, can_read, hash_token
 
 # `last_used_at` is written at most this often per token, not on every request: a script
@@ -104,5 +106,5 @@ class TokenRateThrottle(throttling.SimpleRateThrottle):
         elif request.user is not None and request.user.is_authenticated:
             ident = f"user-{request.user.pk}"
         else:
-            ident = self.get_ident(request)
+            ident = client_address(request) or "unknown"
         return self.cache_format % {"scope": self.scope, "ident": ident}

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('agreements', '0008_subscription_language'),
+        ('agreements', '0009_tokens_dates_and_truncate_guard'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
