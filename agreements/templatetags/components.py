@@ -1,5 +1,5 @@
 """The shared pieces of the reader pages, one job each (the GOV.UK Design System's idea of a
-component): a page header, a record table, a history table and a status filter.
+component): a page header, a record table, a history table, a status filter and a redline.
 
 Each is an inclusion tag whose template, in templates/agreements/components/, says at its
 top what it is for and what it takes. A page is these pieces and its own few lines; a new
@@ -22,6 +22,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from agreements import redline as redlines
 from agreements import tables
 from agreements.models import DatePrecision, approximate_date, money, shown_to
 from agreements.tables import Column, Kind
@@ -138,3 +139,31 @@ def status_filter(
         "target": target,
         "stacked": stacked,
     }
+
+
+def _marked(piece: redlines.Piece) -> SafeString:
+    """A piece as HTML: a change is <ins> or <del> with its kind also in words, for readers
+    who do not see the colour or the strike-through (WCAG 1.4.1)."""
+    if piece.kind == "same":
+        return format_html("{}", piece.text)
+    element, start, end = (
+        ("ins", _("insertion start"), _("insertion end"))
+        if piece.kind == "inserted"
+        else ("del", _("deletion start"), _("deletion end"))
+    )
+    return format_html(
+        '<{0}><span class="visually-hidden">[{1}] </span>{2}<span class="visually-hidden">'
+        " [{3}]</span></{0}>",
+        element,
+        start,
+        piece.text,
+        end,
+    )
+
+
+@register.simple_tag
+def redline(old: str, new: str | None = None) -> SafeString:
+    """`{% redline old new %}`: the new text with what changed from the old marked inline.
+    Given one argument, it is pieces already compared (one side of `redline.sides()`)."""
+    pieces = old if new is None else redlines.redline(old, new)
+    return mark_safe("".join(_marked(piece) for piece in pieces))
