@@ -1,4 +1,6 @@
 # The negotiation tracker. `make demo` to try it, `make test` to run the whole suite.
+# Without DATABASE_URL both run on PostgreSQL embedded in .pgdata/ (exomars_site/database.py),
+# started on demand and left running: `make db-status`, `make db-stop`.
 
 PYTHON_VERSION := $(shell cat .python-version)
 PYTHON_MINOR := $(word 1,$(subst ., ,$(PYTHON_VERSION))).$(word 2,$(subst ., ,$(PYTHON_VERSION)))
@@ -18,7 +20,8 @@ DEMO_ENV := DEBUG=1
 
 WORKERS ?= 3
 
-.PHONY: install demo serve test test-fast lint format migrations-check messages screenshots clean
+.PHONY: install demo serve test test-fast lint format migrations-check messages screenshots clean \
+	db-status db-stop
 
 $(VENV)/.installed: pyproject.toml .python-version
 	@$(BASE_PYTHON) -c 'import sys; v = "%d.%d" % sys.version_info[:2]; \
@@ -70,7 +73,8 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-# The whole suite, browser tests included. DATABASE_URL selects the database (CI: PostgreSQL).
+# The whole suite, browser tests included. DATABASE_URL selects the server (CI: the
+# machine's PostgreSQL 15); without it, the embedded one (PostgreSQL 18).
 test: lint
 	$(TEST_ENV) $(VENV)/bin/pytest
 
@@ -101,6 +105,13 @@ bench-quick: install
 .PHONY: soak
 soak: install
 	$(PY) -m bench.soak $(SOAK_ARGS)
+
+# The embedded PostgreSQL (used when DATABASE_URL is unset): is it running, stop it.
+db-status: install
+	$(PY) -m exomars_site.database status
+
+db-stop: install
+	$(PY) -m exomars_site.database stop
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

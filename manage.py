@@ -8,8 +8,18 @@ import sys
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "exomars_site.settings")
     from django.core.management import execute_from_command_line
+    from django.db import OperationalError
 
-    execute_from_command_line(sys.argv)
+    from exomars_site.database import explained
+
+    try:
+        execute_from_command_line(sys.argv)
+    except OperationalError as error:
+        # A DATABASE_URL that cannot be reached or logged into: one line, not a traceback.
+        message = explained(error)
+        if message is None:
+            raise
+        sys.exit(message)
 
 
 if __name__ == "__main__":

@@ -79,7 +79,7 @@ def change_link(obj: models.Model | None) -> str:
 
 def _well_formed_ids(widget, values) -> list:
     """The submitted values that can be ids of the widget's related model (in range too:
-    SQLite cannot even compare a column with an integer beyond 64 bits)."""
+    the database cannot compare a 64-bit column with a larger integer)."""
     opts = widget.field.remote_field.model._meta
     target = opts.get_field(getattr(widget.field.remote_field, "field_name", opts.pk.attname))
     kept = []
@@ -129,7 +129,7 @@ class MalformedInputRefused:
 
     def get_search_results(self, request: HttpRequest, queryset, search_term: str):
         # Bounded like the readers' search: every word is a condition, and thousands of
-        # them overflowed SQLite's expression depth.
+        # them make a query the database parses for seconds.
         search_term = search_term.replace("\x00", "")[:MAX_SEARCH_LENGTH]
         return super().get_search_results(request, queryset, search_term)
 

@@ -43,29 +43,18 @@ $$ LANGUAGE plpgsql;
 """
 
 
-def _on_postgresql(sql: str):
-    def run(apps, schema_editor) -> None:
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(sql, params=None)
-
-    return run
-
-
-def create_truncate_guard() -> migrations.RunPython:
-    return migrations.RunPython(
-        _on_postgresql(TRUNCATE_GUARD_FUNCTION),
-        _on_postgresql(f"DROP FUNCTION IF EXISTS {TRUNCATE_GUARD}();"),
+def create_truncate_guard() -> migrations.RunSQL:
+    return migrations.RunSQL(
+        TRUNCATE_GUARD_FUNCTION, f"DROP FUNCTION IF EXISTS {TRUNCATE_GUARD}();"
     )
 
 
-def refuse_truncate(table: str) -> migrations.RunPython:
+def refuse_truncate(table: str) -> migrations.RunSQL:
     """A migration operation: TRUNCATE on `table` is refused (see the module's docstring)."""
-    return migrations.RunPython(
-        _on_postgresql(
-            f"CREATE TRIGGER {TRUNCATE_GUARD} BEFORE TRUNCATE ON {table} "
-            f"FOR EACH STATEMENT EXECUTE FUNCTION {TRUNCATE_GUARD}();"
-        ),
-        _on_postgresql(f"DROP TRIGGER IF EXISTS {TRUNCATE_GUARD} ON {table};"),
+    return migrations.RunSQL(
+        f"CREATE TRIGGER {TRUNCATE_GUARD} BEFORE TRUNCATE ON {table} "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {TRUNCATE_GUARD}();",
+        f"DROP TRIGGER IF EXISTS {TRUNCATE_GUARD} ON {table};",
     )
 
 

@@ -35,8 +35,8 @@ class DateInput(forms.DateInput):
 class CheckedModelMultipleChoiceField(forms.ModelMultipleChoiceField):
     """Refuses an id beyond the database's integer range like any unknown id.
 
-    Django looks the submitted ids up as they come; SQLite cannot compare a column with an
-    integer beyond 64 bits and raised OverflowError: a 500 instead of a form error.
+    Django looks the submitted ids up as they come; an integer beyond the column's 64 bits
+    raised an error in the database: a 500 instead of a form error.
     """
 
     def _check_values(self, value):

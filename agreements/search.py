@@ -1,10 +1,9 @@
 """Search across the record: agreements, clauses, topics, statements and sources.
 
-PostgreSQL does full-text search (websearch syntax: words, "a phrase", -exclude, or),
-ranked, with the matching words marked in an excerpt. SQLite, the try-it-out engine, gets
-a plain case-insensitive match of every word. Both start from `visible_to(user)`.
+PostgreSQL's full-text search (websearch syntax: words, "a phrase", -exclude, or), ranked,
+with the matching words marked in an excerpt, starting from `visible_to(user)`.
 
-On PostgreSQL each kind's match is answered by a GIN expression index (migration 0006),
+Each kind's match is answered by a GIN expression index (migration 0006),
 which the planner uses only if the query's expression is the indexed one: the vector over
 the kind's own fields, in `SEARCHABLE`'s order, with the "english" configuration. Changing
 SEARCH_CONFIG (or a kind's fields) therefore needs a new migration indexing the new
@@ -18,13 +17,10 @@ private-use characters that no HTML escaping touches, and only those become tags
 
 from __future__ import annotations
 
-import operator
-import re
 from dataclasses import dataclass, field
-from functools import reduce
 
 from django.conf import settings
-from django.db import connection
+from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
 from django.db.models import CharField, F, Q, QuerySet, Value
 from django.db.models.constants import LOOKUP_SEP
 from django.db.models.functions import Concat
@@ -43,8 +39,6 @@ RANKED_MATCHES = 100
 # walk that index instead, parsing row after row until enough match: 1.2 s at 20,000
 # clauses when the matches are the oldest rows.
 CANDIDATE_ORDER = ("-updated_at", "-pk")
-MAX_WORDS = 10
-EXCERPT_CHARS = 240
 MARK_START = "\ue000"
 MARK_STOP = "\ue001"
 
@@ -116,22 +110,6 @@ def highlight(marked: str) -> SafeString:
     return mark_safe(escape(marked).replace(MARK_START, "<mark>").replace(MARK_STOP, "</mark>"))
 
 
-def mark_words(text: str, words: list[str]) -> SafeString:
-    """The fallback excerpt: up to EXCERPT_CHARS around the first match, matches marked."""
-    text = text.replace(MARK_START, "").replace(MARK_STOP, "")
-    if not words:
-        return highlight(text[:EXCERPT_CHARS])
-    pattern = re.compile("|".join(re.escape(word) for word in words), re.IGNORECASE)
-    first = pattern.search(text)
-    start = max((first.start() if first else 0) - EXCERPT_CHARS // 3, 0)
-    excerpt = text[start : start + EXCERPT_CHARS]
-    if start:
-        excerpt = "…" + excerpt
-    if start + EXCERPT_CHARS < len(text):
-        excerpt += "…"
-    return highlight(pattern.sub(lambda match: MARK_START + match[0] + MARK_STOP, excerpt))
-
-
 SEPARATOR = " · "
 
 
@@ -147,11 +125,6 @@ def without_empty_parts(text: str) -> str:
     return SEPARATOR.join(part for part in text.split(SEPARATOR) if part.strip())
 
 
-def words_of(query: str) -> list[str]:
-    """The words the SQLite fallback looks for: at most MAX_WORDS, to keep its SQL small."""
-    return every_word_of(query)[:MAX_WORDS]
-
-
 def every_word_of(query: str) -> list[str]:
     words = [word.strip('"').lstrip("-") for word in query.split()]
     return [word for word in words if word and word.lower() != "or"]
@@ -159,14 +132,10 @@ def every_word_of(query: str) -> list[str]:
 
 def document_of(fields: tuple[str, ...]):
     """The vector search matches on; over a kind's own fields, exactly what 0006 indexed."""
-    from django.contrib.postgres.search import SearchVector
-
     return SearchVector(*fields, config=search_config())
 
 
 def query_of(text: str):
-    from django.contrib.postgres.search import SearchQuery
-
     return SearchQuery(text, search_type="websearch", config=search_config())
 
 
@@ -214,8 +183,6 @@ def full_text_queryset(user, searchable: Searchable, query: str) -> QuerySet:
     of rows. The excerpt is made for the rows shown only (PostgreSQL defers it past the
     LIMIT).
     """
-    from django.contrib.postgres.search import SearchHeadline, SearchRank
-
     search_query = query_of(query)
     candidates = matching(searchable.queryset(user), searchable, query)
     candidates = candidates.order_by(*CANDIDATE_ORDER).values("pk")[:RANKED_MATCHES]
@@ -236,31 +203,16 @@ def full_text_queryset(user, searchable: Searchable, query: str) -> QuerySet:
     )
 
 
-def _contains_every_word(queryset: QuerySet, searchable: Searchable, words: list[str]):
-    condition = Q()
-    for word in words:
-        condition &= reduce(
-            operator.or_, (Q(**{f"{name}__icontains": word}) for name in searchable.fields)
-        )
-    return queryset.annotate(marked=searched_text(searchable.fields)).filter(condition)
-
-
 def search(user, query: str) -> list[Section]:
     """What `user` may see that matches `query`, by kind; one query per kind."""
-    words = words_of(query)
-    if not words:
+    if not every_word_of(query):
         return []
-    full_text = connection.vendor == "postgresql"
     sections = []
     for searchable in SEARCHABLE:
-        if full_text:
-            queryset = full_text_queryset(user, searchable, query)
-        else:
-            queryset = _contains_every_word(searchable.queryset(user), searchable, words)
+        queryset = full_text_queryset(user, searchable, query)
         section = Section(searchable.kind, searchable.label)
         for record in queryset[:RESULTS_PER_KIND]:
-            marked = without_empty_parts(record.marked)
-            excerpt = highlight(marked) if full_text else mark_words(marked, words)
+            excerpt = highlight(without_empty_parts(record.marked))
             section.hits.append(Hit(record, title_of(record), excerpt, url_of(record)))
         sections.append(section)
     return sections

@@ -1,12 +1,13 @@
 """Settings for the negotiation tracker, read from the environment.
 
-Every value has a safe default for trying the app out on a laptop (SQLite file, DEBUG off
-unless asked, console mail). Production sets DATABASE_URL, SECRET_KEY, ALLOWED_HOSTS,
-SITE_URL and the SMTP variables; the app refuses to start without a secret key when DEBUG
-is off.
+Every value has a safe default for trying the app out on a laptop (PostgreSQL embedded in
+the project's folder, DEBUG off unless asked, console mail). Production sets DATABASE_URL,
+SECRET_KEY, ALLOWED_HOSTS, SITE_URL and the SMTP variables; the app refuses to start
+without a secret key when DEBUG is off.
 """
 
 import os
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -130,11 +131,29 @@ TEMPLATES = [
     },
 ]
 
-# SQLite is only the zero-setup default for trying the app out; tests, CI and production
-# run on PostgreSQL through DATABASE_URL.
+
+def database_url() -> str:
+    """DATABASE_URL's server (CI, production, the benchmark), else PostgreSQL embedded in
+    the project's folder, started if need be (exomars_site/database.py). PostgreSQL only:
+    its full-text search, triggers and row locks are part of the product."""
+    url = env("DATABASE_URL")
+    if url:
+        if not url.startswith(("postgres://", "postgresql://", "pgsql://")):
+            sys.exit("DATABASE_URL must name a PostgreSQL server (postgres://...).")
+        return url
+    if env("DJANGO_ENV") == "production":
+        sys.exit("DATABASE_URL is not set; it is required with DJANGO_ENV=production.")
+    from exomars_site import database
+
+    try:
+        return database.embedded_database_url()
+    except database.DatabaseSetupError as error:
+        sys.exit(str(error))  # one line, no traceback
+
+
 DATABASES = {
     "default": dj_database_url.parse(
-        env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        database_url(),
         # Persistent connections with a health check: a restarted PostgreSQL costs a few
         # failed requests, not a dead worker holding a broken connection.
         conn_max_age=env_int("CONN_MAX_AGE", 60),

@@ -33,6 +33,28 @@ from agreements.roles import ensure_roles
 PASSWORD = "correct horse battery staple"
 
 
+def pytest_sessionstart(session) -> None:
+    """A DATABASE_URL that cannot be reached or logged into stops the run with one line,
+    not a traceback for every test."""
+    import psycopg
+    from django.conf import settings
+
+    from exomars_site.database import connection_problem
+
+    database = settings.DATABASES["default"]
+    try:
+        psycopg.connect(
+            host=database["HOST"] or None,
+            port=database["PORT"] or None,
+            user=database["USER"] or None,
+            password=database["PASSWORD"] or None,
+            dbname="postgres",
+            connect_timeout=10,
+        ).close()
+    except psycopg.OperationalError as error:
+        pytest.exit(connection_problem(error) or str(error), returncode=1)
+
+
 def make_user(username: str, *, group: str | None = None, staff: bool = False, **extra) -> User:
     user = User.objects.create_user(
         username, f"{username}@example.org", PASSWORD, is_staff=staff, **extra
@@ -69,10 +91,9 @@ def fresh_page_cache(request) -> None:
     wants_db = "db" in request.fixturenames or marker is not None
     if wants_db and not transactional:
         request.getfixturevalue("db")
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(f"SET CONSTRAINTS {record_cache.TRIGGER} IMMEDIATE")
-                cursor.execute("SET LOCAL agreements.bump_each_change = 'on'")
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET CONSTRAINTS {record_cache.TRIGGER} IMMEDIATE")
+            cursor.execute("SET LOCAL agreements.bump_each_change = 'on'")
 
 
 @pytest.fixture(autouse=True)

@@ -17,10 +17,6 @@ from agreements import digests, services
 from agreements.database_guards import RUNTIME_PRIVILEGES
 from agreements.models import DigestItem, StatusChange, Subscription
 
-pytestmark = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="roles and triggers are PostgreSQL's"
-)
-
 APPEND_ONLY_TABLES = [
     "agreements_statuschange",
     "agreements_digestdelivery",

@@ -1,6 +1,6 @@
 """Invariant 3 under real concurrency: several senders at once, changes committed while a
-digest is being planned. Real threads, each with its own database connection, so these run
-on PostgreSQL only (SQLite serialises writers on one file lock and proves nothing here).
+digest is being planned. Real threads, each with its own database connection: real row
+locks, SKIP LOCKED.
 """
 
 import datetime
@@ -18,10 +18,6 @@ from agreements.roles import ensure_roles
 from tests.conftest import Record, make_user
 
 pytestmark = [
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="needs PostgreSQL: real row locks, SKIP LOCKED, one connection per thread",
-    ),
     pytest.mark.django_db(transaction=True),
 ]
 

@@ -217,7 +217,7 @@ def form_values(valid: list[str]):
     headers=HEADERS,
     existing=st.booleans(),
 )
-# An id beyond 64 bits was a 500 on SQLite, which cannot compare a column with it.
+# An id beyond 64 bits was a 500: the database cannot compare a 64-bit column with it.
 @example(data={"frequency": "weekly", "agreements": [str(2**70)]}, headers={}, existing=False)
 def test_the_subscription_form_never_fails_and_a_refusal_writes_nothing(
     record, login, manager, data, headers, existing

@@ -137,7 +137,6 @@ def test_feed_addresses_handed_out_before_tokens_were_hashed_keep_working(back_t
     assert client.get(reverse("agreements:changes_feed", args=["handed-out"])).status_code == 200
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigger is PostgreSQL's")
 def test_the_history_trigger_is_back_after_undoing_and_redoing(back_to_latest):
     load_demo()
     assert trigger_installed()

@@ -26,10 +26,6 @@ from agreements.record_cache import TRIGGER, current_version, record_key
 # is written as scripts read: were it a record table, every script would empty the cache.
 NOT_RECORD = {"Subscription", "DigestDelivery", "DigestItem", "RecordVersion", "ApiToken"}
 
-postgresql_only = pytest.mark.skipif(
-    "connection.vendor != 'postgresql'", reason="PostgreSQL's triggers are deferred to commit"
-)
-
 
 def record_tables() -> set[str]:
     tables = set()
@@ -42,7 +38,6 @@ def record_tables() -> set[str]:
     return tables
 
 
-@postgresql_only
 @pytest.mark.django_db
 def test_every_record_table_bumps_the_version():
     with connection.cursor() as cursor:
@@ -82,7 +77,6 @@ def test_what_readers_do_not_see_leaves_the_version_alone(record, stakeholder):
     assert not moves(lambda: Subscription.objects.create(user=stakeholder))
 
 
-@postgresql_only
 @pytest.mark.django_db(transaction=True)
 def test_the_version_moves_when_the_transaction_commits(editor):
     before = current_version()
@@ -95,7 +89,6 @@ def test_the_version_moves_when_the_transaction_commits(editor):
     assert current_version() == before + 1
 
 
-@postgresql_only
 @pytest.mark.django_db(transaction=True)
 def test_a_bump_undone_with_its_savepoint_is_made_again(editor):
     before = current_version()

@@ -4,10 +4,6 @@ import psycopg
 import pytest
 from django.db import close_old_connections, connection
 
-pytestmark = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="kills a PostgreSQL backend"
-)
-
 
 def kill_backend(pid: int) -> None:
     params = connection.get_connection_params()

@@ -11,10 +11,6 @@ from agreements.models import Clause, Source, Statement, Visibility
 
 index_migration = importlib.import_module("agreements.migrations.0006_search_indexes")
 
-postgresql_only = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="full-text search is PostgreSQL's"
-)
-
 
 def test_it_finds_matches_of_every_kind(record, stakeholder, login):
     Source.objects.create(title="Launch manifest", publisher="Agency")
@@ -117,7 +113,6 @@ def test_an_empty_query_shows_the_form_only(record, stakeholder, login):
     assert "Type a few words to search the record." in response.content.decode()
 
 
-@postgresql_only
 def test_postgresql_search_understands_word_forms_and_exclusions(record, stakeholder, login):
     client = login(stakeholder)
     assert "Proton launchers" in client.get("/search/?q=launcher").content.decode()
@@ -164,13 +159,6 @@ def test_the_highlight_escapes_everything_but_its_own_marks():
     )
 
 
-def test_the_fallback_marks_every_word_case_insensitively():
-    excerpt = search.mark_words("Proton launchers <i>for</i> PROTON", ["proton"])
-    assert (
-        str(excerpt) == "<mark>Proton</mark> launchers &lt;i&gt;for&lt;/i&gt; <mark>PROTON</mark>"
-    )
-
-
 def test_the_search_indexes_cover_what_search_searches():
     """Migration 0006 copies the fields; an index over other fields would go unused."""
     indexed = {
@@ -195,7 +183,6 @@ def plan_without_seq_scans(queryset) -> str:
         return queryset.explain()
 
 
-@postgresql_only
 @pytest.mark.parametrize("searchable", search.SEARCHABLE, ids=lambda searchable: searchable.kind)
 def test_each_kind_s_search_can_use_its_index(record, stakeholder, searchable):
     model_name = search.MODELS[searchable.kind]._meta.model_name
@@ -203,7 +190,6 @@ def test_each_kind_s_search_can_use_its_index(record, stakeholder, searchable):
     assert index_migration.index_name(model_name) in plan_without_seq_scans(queryset)
 
 
-@postgresql_only
 def test_a_statement_matches_its_summary_and_speaker_together(record, stakeholder, login):
     client = login(stakeholder)
 
@@ -218,7 +204,6 @@ def test_a_statement_matches_its_summary_and_speaker_together(record, stakeholde
     assert not statements_found("nordlund launchers")
 
 
-@postgresql_only
 def test_only_the_latest_edited_matches_are_ranked(record, stakeholder, monkeypatch):
     monkeypatch.setattr(search, "RANKED_MATCHES", 1)
     clauses = search.SEARCHABLE[1]

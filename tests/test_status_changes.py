@@ -107,7 +107,6 @@ def test_a_record_with_history_cannot_be_deleted(record):
     assert Clause.objects.filter(pk=record.second_clause.pk).exists()
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigger is PostgreSQL's")
 def test_the_database_refuses_raw_sql_edits_and_deletes_of_history(record):
     change = StatusChange.objects.first()
     for sql in (

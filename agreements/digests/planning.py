@@ -9,7 +9,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
@@ -97,8 +97,8 @@ def plan_digest(subscription: Subscription, now: datetime.datetime) -> DigestRes
 
     `subscription.next_due_at` is the value this planner saw; the claim (a conditional
     UPDATE) succeeds only if nobody moved it since. Its row lock is held to the end of the
-    transaction: a concurrent planner skips the locked row (PostgreSQL) or waits for it,
-    then finds `next_due_at` moved; either way it plans nothing for this period.
+    transaction: a concurrent planner skips the locked row, or finds
+    `next_due_at` moved; either way it plans nothing for this period.
     """
     result = DigestResult(
         outcome=Outcome.SKIPPED,
@@ -109,9 +109,7 @@ def plan_digest(subscription: Subscription, now: datetime.datetime) -> DigestRes
         claim = Subscription.objects.filter(
             pk=subscription.pk, next_due_at=subscription.next_due_at
         ).exclude(frequency=Subscription.Frequency.OFF)
-        if connection.features.has_select_for_update_skip_locked and not list(
-            claim.select_for_update(skip_locked=True).values_list("pk", flat=True)
-        ):
+        if not list(claim.select_for_update(skip_locked=True).values_list("pk", flat=True)):
             # Another planner holds it (or it moved on): go on to the next subscription
             # rather than queue behind that planner's transaction.
             return result

@@ -6,7 +6,7 @@ import datetime
 import logging
 
 from django.core.mail import mailers
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -37,17 +37,16 @@ def claim_next_delivery(now: datetime.datetime) -> DigestDelivery | None:
         Q(status=DigestDelivery.Status.PENDING) | Q(status=DigestDelivery.Status.SENDING),
         next_attempt_at__lte=now,
     ).order_by("next_attempt_at", "pk")
-    if connection.features.has_select_for_update_skip_locked:
-        # Concurrent senders skip each other's rows instead of queueing behind them.
-        due = due.select_for_update(skip_locked=True, of=("self",))
+    # Concurrent senders skip each other's rows instead of queueing behind them.
+    due = due.select_for_update(skip_locked=True, of=("self",))
     # Each lost race means another sender took a delivery out of `due`, so this ends.
     while True:
         with transaction.atomic():
             delivery = due.select_related("subscription__user").first()
             if delivery is None:
                 return None
-            # The conditional update is the claim where there is no row lock (SQLite); with
-            # the lock held it always matches.
+            # The row lock is the claim; the conditional update checks that the row is
+            # still as read (it always is with the lock held).
             claimed = DigestDelivery.objects.filter(
                 pk=delivery.pk,
                 status=delivery.status,

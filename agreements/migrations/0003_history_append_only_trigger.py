@@ -1,4 +1,4 @@
-"""On PostgreSQL, the database itself refuses to edit or delete status history.
+"""The database itself refuses to edit or delete status history.
 
 The models refuse it too, but raw SQL, a shell session or another program would not go
 through them. TRUNCATE is left alone: it is what test teardown uses, and it needs
@@ -26,17 +26,7 @@ DROP FUNCTION IF EXISTS agreements_statuschange_append_only();
 """
 
 
-def create_trigger(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE, params=None)
-
-
-def drop_trigger(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP, params=None)
-
-
 class Migration(migrations.Migration):
     dependencies = [("agreements", "0002_roles")]
 
-    operations = [migrations.RunPython(create_trigger, drop_trigger)]
+    operations = [migrations.RunSQL(CREATE, DROP)]

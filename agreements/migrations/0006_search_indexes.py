@@ -1,4 +1,4 @@
-"""On PostgreSQL, a GIN index per searchable kind, so that full-text search does not read
+"""A GIN index per searchable kind, so that full-text search does not read
 and parse every row.
 
 The planner uses an expression index only when the query's expression is the same one,
@@ -11,7 +11,7 @@ Changing SEARCH_CONFIG or those fields needs a new migration with a new index.
 
 Statements also search the speaker's name, which is in another table and cannot be in an
 index on statements: their index covers the summary, and search.py asks the name part
-separately. SQLite, the try-it-out engine, has no full-text search here: nothing to do.
+separately.
 """
 
 from django.db import migrations
@@ -41,15 +41,11 @@ def search_index(model_name: str):
 
 
 def add_indexes(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     for model_name in INDEXED_FIELDS:
         schema_editor.add_index(apps.get_model("agreements", model_name), search_index(model_name))
 
 
 def remove_indexes(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     for model_name in INDEXED_FIELDS:
         model = apps.get_model("agreements", model_name)
         schema_editor.remove_index(model, search_index(model_name))

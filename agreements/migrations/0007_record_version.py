@@ -4,10 +4,9 @@ Reader pages cache what they render under this version (agreements/record_cache.
 trigger on each table a reader page shows bumps it, so every writer invalidates: the app,
 the admin, commands, bulk inserts, a shell, raw SQL.
 
-On PostgreSQL the triggers are constraint triggers deferred to commit: the counter's row is
-locked as the transaction's last step, after every other lock it takes, so writers never
-deadlock on it and hold it for an instant; and it is bumped once per transaction. On SQLite (the try-it-out engine), whose writers
-take turns anyway, plain row triggers do the same.
+The triggers are constraint triggers deferred to commit: the counter's row is locked as the
+transaction's last step, after every other lock it takes, so writers never deadlock on it
+and hold it for an instant; and it is bumped once per transaction.
 
 A table added to RECORD_TABLES later needs a migration of its own;
 tests/test_record_cache.py fails while a record table has no trigger.
@@ -60,49 +59,31 @@ POSTGRESQL_TRIGGER = """
 CREATE CONSTRAINT TRIGGER {trigger} AFTER {events} ON {table}
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION {trigger}();
 """
-SQLITE_TRIGGER = """
-CREATE TRIGGER {trigger}_{name} AFTER {event} ON {table} FOR EACH ROW BEGIN
-    INSERT OR IGNORE INTO agreements_recordversion (id, number) VALUES (1, 0);
-    UPDATE agreements_recordversion SET number = number + 1 WHERE id = 1;
-END;
-"""
 EVENTS = ["INSERT", "UPDATE", "DELETE"]
 
 
-def triggers(vendor: str) -> list[tuple[str, str]]:
+def triggers() -> list[tuple[str, str]]:
     """(create, drop) statements for each trigger."""
     made = []
     tables = [(table, EVENTS) for table in RECORD_TABLES]
     tables.append(("auth_user", [f"UPDATE OF {USER_COLUMNS}"]))
     for table, events in tables:
-        if vendor == "postgresql":
-            create = POSTGRESQL_TRIGGER.format(
-                trigger=TRIGGER, events=" OR ".join(events), table=table
-            )
-            made.append((create, f"DROP TRIGGER IF EXISTS {TRIGGER} ON {table};"))
-        elif vendor == "sqlite":
-            for event in events:
-                name = f"{table}_{event.split()[0].lower()}"
-                create = SQLITE_TRIGGER.format(trigger=TRIGGER, name=name, event=event, table=table)
-                made.append((create, f"DROP TRIGGER IF EXISTS {TRIGGER}_{name};"))
+        create = POSTGRESQL_TRIGGER.format(trigger=TRIGGER, events=" OR ".join(events), table=table)
+        made.append((create, f"DROP TRIGGER IF EXISTS {TRIGGER} ON {table};"))
     return made
 
 
 def create_triggers(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(POSTGRESQL_FUNCTION, params=None)
-    for create, _drop in triggers(vendor):
+    schema_editor.execute(POSTGRESQL_FUNCTION, params=None)
+    for create, _drop in triggers():
         schema_editor.execute(create, params=None)
     apps.get_model("agreements", "RecordVersion").objects.get_or_create(pk=1)
 
 
 def drop_triggers(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    for _create, drop in triggers(vendor):
+    for _create, drop in triggers():
         schema_editor.execute(drop, params=None)
-    if vendor == "postgresql":
-        schema_editor.execute(f"DROP FUNCTION IF EXISTS {TRIGGER}();", params=None)
+    schema_editor.execute(f"DROP FUNCTION IF EXISTS {TRIGGER}();", params=None)
 
 
 class Migration(migrations.Migration):

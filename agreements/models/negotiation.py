@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime
 
-from django.db import connection, models
+from django.db import models
 from django.db.models import Count, Q, StringAgg, TextField, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.urls import reverse
@@ -49,15 +49,11 @@ class PartyNamesQuerySet(StatusQuerySet):
         """The parties the reader may see, as one "ESA, Roscosmos" column: `party_names`."""
         relation = self.model._meta.get_field("parties").related_query_name()
         name = Coalesce(NullIf("short_name", Value("")), "name")
-        # SQLite before 3.44 cannot order inside an aggregate; there the order is the table's.
-        ordered = (
-            {"order_by": "name"} if connection.features.supports_aggregate_order_by_clause else {}
-        )
         return self.annotate(
             party_names=aggregate_per_row(
                 Party.objects.visible_to(self.reader),
                 relation,
-                StringAgg(name, Value(", "), **ordered),
+                StringAgg(name, Value(", "), order_by="name"),
                 Value("", output_field=TextField()),
             )
         )

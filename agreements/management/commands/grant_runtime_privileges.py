@@ -16,8 +16,6 @@ class Command(BaseCommand):
         parser.add_argument("role", help="the role the app connects as (DATABASE_URL's user)")
 
     def handle(self, *args, role: str, **options):
-        if connection.vendor != "postgresql":
-            raise CommandError("Database roles are PostgreSQL's.")
         with connection.cursor() as cursor:
             cursor.execute("SELECT current_user, %s IN (SELECT rolname FROM pg_roles)", [role])
             owner, exists = cursor.fetchone()
