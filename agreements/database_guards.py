@@ -3,7 +3,8 @@
 Two guards, both in the database so that no client skips them (the models refuse too, but
 raw SQL, a shell or another program does not go through them):
 
-- **Triggers.** The status history refuses UPDATE and DELETE (migration 0003). TRUNCATE,
+- **Triggers.** The status history refuses UPDATE and DELETE (migration 0003), and so do
+  the audit trail's event tables (`refuse_edits`, migration 0012). TRUNCATE,
   which no row trigger sees, is refused on the history and on the digest ledger (migration
   0009): emptying the ledger would send every change again in the next digests, and a
   `TRUNCATE agreements_statuschange CASCADE` would empty both. A table added later is
@@ -58,11 +59,57 @@ def refuse_truncate(table: str) -> migrations.RunSQL:
     )
 
 
+# Created by migration 0012; `refuse_edits` attaches it. No exception for anyone: an audit
+# event is never rewritten (a table's owner can still drop the trigger, deliberately).
+EDIT_GUARD = "agreements_refuse_edit"
+EDIT_GUARD_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION {EDIT_GUARD}() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END;
+$$ LANGUAGE plpgsql;
+"""
+
+
+def create_edit_guard() -> migrations.RunSQL:
+    return migrations.RunSQL(EDIT_GUARD_FUNCTION, f"DROP FUNCTION IF EXISTS {EDIT_GUARD}();")
+
+
+def refuse_edits(table: str) -> list[migrations.RunSQL]:
+    """Migration operations: UPDATE, DELETE and TRUNCATE on `table` are refused."""
+    return [
+        migrations.RunSQL(
+            f"CREATE TRIGGER {EDIT_GUARD} BEFORE UPDATE OR DELETE ON {table} "
+            f"FOR EACH ROW EXECUTE FUNCTION {EDIT_GUARD}();",
+            f"DROP TRIGGER IF EXISTS {EDIT_GUARD} ON {table};",
+        ),
+        refuse_truncate(table),
+    ]
+
+
+# The audit trail's event tables (agreements/models/audit.py), append-only.
+AUDIT_TABLES = [
+    "agreements_agreementevent",
+    "agreements_agreementpartiesevent",
+    "agreements_clauseevent",
+    "agreements_fundingsourceevent",
+    "agreements_milestoneevent",
+    "agreements_partyevent",
+    "agreements_personevent",
+    "agreements_programmeevent",
+    "agreements_sourceevent",
+    "agreements_statementevent",
+    "agreements_topicevent",
+    "agreements_topicpartiesevent",
+]
+
 # The runtime role's privileges, table by table. Append-only tables: read and add rows.
 APPEND_ONLY = "SELECT, INSERT"
 READ_WRITE = "SELECT, INSERT, UPDATE, DELETE"
 RUNTIME_PRIVILEGES = {
     "agreements_statuschange": APPEND_ONLY,
+    **dict.fromkeys(AUDIT_TABLES, APPEND_ONLY),
     # The ledger's rows are added by planning and only ever taken back whole: when a
     # delivery is cancelled, or with their subscription. Never edited.
     "agreements_digestitem": "SELECT, INSERT, DELETE",

@@ -9,7 +9,8 @@ One module per concept, each re-exported here so that code imports from `agreeme
 - `negotiation`: agreements and their clauses, topics, milestones and statements;
 - `history`: the append-only status history and the record's version for cached pages;
 - `digests`: subscriptions and the digest ledger;
-- `tokens`: personal API tokens, stored hashed.
+- `tokens`: personal API tokens, stored hashed;
+- `audit`: the audit trail, an event for every write to a record table (django-pghistory).
 """
 
 from .base import (
@@ -91,6 +92,8 @@ from .record import (
 )
 from .tokens import ApiToken, hash_token, new_token_secret
 
+from .audit import EVENT_MODELS, AuditEvent, audited  # isort: skip (after what it tracks)
+
 __all__ = [
     "EARLIEST_DATE",
     "LATEST_DATE",
@@ -99,7 +102,9 @@ __all__ = [
     "Agreement",
     "AgreementQuerySet",
     "AgreementStatus",
+    "EVENT_MODELS",
     "ApiToken",
+    "AuditEvent",
     "ChangeKind",
     "Clause",
     "ClauseQuerySet",
@@ -143,6 +148,7 @@ __all__ = [
     "VisibleRecord",
     "aggregate_per_row",
     "approximate_date",
+    "audited",
     "can_read",
     "check_date_precision",
     "date_precision_end",

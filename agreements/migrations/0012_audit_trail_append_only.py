@@ -1,0 +1,15 @@
+"""The audit trail's event tables are append-only in the database: UPDATE, DELETE and
+TRUNCATE are refused whoever connects (agreements/database_guards.py)."""
+
+from django.db import migrations
+
+from agreements.database_guards import AUDIT_TABLES, create_edit_guard, refuse_edits
+
+
+class Migration(migrations.Migration):
+    dependencies = [("agreements", "0011_audit_trail")]
+
+    operations = [
+        create_edit_guard(),
+        *(operation for table in AUDIT_TABLES for operation in refuse_edits(table)),
+    ]
