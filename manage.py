@@ -13,7 +13,11 @@ def main() -> None:
     from exomars_site.database import explained
 
     try:
-        execute_from_command_line(sys.argv)
+        import pghistory
+
+        # Every write a command makes is marked with it in the audit trail.
+        with pghistory.context(command=" ".join(sys.argv[1:2])):
+            execute_from_command_line(sys.argv)
     except OperationalError as error:
         # A DATABASE_URL that cannot be reached or logged into: one line, not a traceback.
         message = explained(error)

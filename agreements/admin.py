@@ -20,6 +20,7 @@ from django.contrib.admin.widgets import (
     AutocompleteSelectMultiple,
 )
 from django.core.exceptions import BadRequest, ValidationError
+from django.core.paginator import Paginator
 from django.db import models, transaction
 from django.db.models import ExpressionWrapper
 from django.db.models.constants import LOOKUP_SEP
@@ -31,7 +32,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from . import digests, services
+from . import audit_trail, digests, services
 from .forms import MAX_SEARCH_LENGTH, CheckedModelMultipleChoiceField
 from .models import (
     EARLIEST_DATE,
@@ -191,12 +192,47 @@ class OfferedLookupsOnly:
         ) and super().lookup_allowed(lookup, value, request)
 
 
+def audit_reason_field() -> forms.CharField:
+    return forms.CharField(
+        label=gettext_lazy("Reason for the change"),
+        required=False,
+        max_length=audit_trail.REASON_MAX_LENGTH,
+        help_text=gettext_lazy("Optional, one line: kept in the audit trail with this change."),
+    )
+
+
+class AuditedRecordForm(forms.ModelForm):
+    """A record's fields, and the editor's reason for the change, for the audit trail."""
+
+    audit_reason = audit_reason_field()
+
+
 class VisibleRecordAdmin(MalformedInputRefused, admin.ModelAdmin):
     """Every record says whether readers see it, in the list and as a filter.
 
     A shared clause of an internal agreement is hidden from readers all the same, so the
     list asks the readers' own visibility rule rather than the record's flag alone.
+
+    Its change form asks for a reason for the change, kept with the save's audit events,
+    and shows the record's field-level history (agreements/audit_trail.py).
     """
+
+    form = AuditedRecordForm
+
+    def get_fieldsets(self, request: HttpRequest, obj=None):
+        return [
+            *super().get_fieldsets(request, obj),
+            (gettext_lazy("Audit trail"), {"fields": ("audit_reason",)}),
+        ]
+
+    def save_form(self, request: HttpRequest, form, change: bool):
+        audit_trail.give_reason(form.cleaned_data.get("audit_reason", ""))
+        return super().save_form(request, form, change)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context["field_history"] = audit_trail.field_history(obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def get_queryset(self, request: HttpRequest):
         queryset = super().get_queryset(request)
@@ -264,7 +300,7 @@ def status_details(cleaned_data: dict) -> dict:
     }
 
 
-class StatusRecordForm(forms.ModelForm):
+class StatusRecordForm(AuditedRecordForm):
     """A record's own fields, plus the note, date and source of a status change."""
 
     status_note = status_note_field()
@@ -316,6 +352,7 @@ class BulkStatusChangeForm(forms.Form):
     status_note = status_note_field()
     status_effective_on = status_effective_on_field()
     status_source = status_source_field()
+    audit_reason = audit_reason_field()  # asked once, kept with every record's change
 
     def __init__(self, *args, status_choices, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -441,6 +478,7 @@ class StatusRecordAdmin(VisibleRecordAdmin):
     def apply_status_change(self, request: HttpRequest, queryset, form) -> None:
         to = form.cleaned_data["status"]
         details = status_details(form.cleaned_data)
+        audit_trail.give_reason(form.cleaned_data["audit_reason"])
         changed, left_alone = [], []
         # All or nothing, and in primary-key order so two bulk changes cannot deadlock.
         with transaction.atomic():
@@ -875,3 +913,52 @@ class DigestDeliveryAdmin(OfferedLookupsOnly, ReadOnlyAdmin):
         "body_text",
     )
     readonly_fields = fields
+
+
+# The audit trail across the record: staff only -------------------------------------------------
+
+AUDIT_TRAIL_PAGE_SIZE = 50
+
+
+class AuditTrailFilter(forms.Form):
+    editor = forms.ModelChoiceField(
+        label=gettext_lazy("editor"), queryset=audit_trail.editors_choices(), required=False
+    )
+    kind = forms.ChoiceField(label=gettext_lazy("kind of record"), required=False)
+    since = forms.DateField(
+        label=gettext_lazy("from"), required=False, validators=[validate_record_date]
+    )
+    until = forms.DateField(
+        label=gettext_lazy("until"), required=False, validators=[validate_record_date]
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["editor"].queryset = audit_trail.editors_choices()
+        self.fields["kind"].choices = [("", _("All")), *audit_trail.kind_choices()]
+
+
+def audit_trail_view(request: HttpRequest) -> HttpResponse:
+    """`/admin/audit-trail/`: recent edits across the record, newest first, filtered by
+    editor, kind of record and date. The admin's own login and staff check guard it."""
+    form = AuditTrailFilter(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        keys = audit_trail.recent_edit_keys().none()
+    else:
+        wanted = form.cleaned_data if form.is_bound else {}
+        keys = audit_trail.recent_edit_keys(
+            kind=wanted.get("kind", ""),
+            editor=wanted.get("editor"),
+            since=wanted.get("since"),
+            until=wanted.get("until"),
+        )
+    page = Paginator(keys, AUDIT_TRAIL_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        **admin.site.each_context(request),
+        "title": _("Audit trail"),
+        "subtitle": None,
+        "form": form,
+        "page_obj": page,
+        "edits": audit_trail.edits_for(list(page.object_list)),
+    }
+    return TemplateResponse(request, "admin/agreements/audit_trail.html", context)

@@ -30,6 +30,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
 from . import services
+from .audit_trail import recorded
 from .models import (
     Agreement,
     Clause,
@@ -110,8 +111,10 @@ def load_demo(report: Report = lambda line: None) -> dict[str, AbstractUser]:
             f"{DEMO_PASSWORD_VARIABLE} is too weak for the password rules: "
             + " ".join(error.messages)
         ) from error
-    with transaction.atomic():
+    # The demo's writes are audit events of `load_demo`, made as the demo editor.
+    with transaction.atomic(), recorded(command="load_demo"):
         accounts = ensure_demo_accounts(password, report)
+        recorded(user=accounts["editor"].pk)
         DemoLoader(editor=accounts["editor"], report=report).load()
         subscribe_manager(accounts["manager"], report)
     return accounts

@@ -19,6 +19,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from . import models as domain
+from .audit_trail import recorded
 
 FORMAT = "negotiation-tracker-record"
 VERSION = 1
@@ -96,6 +97,13 @@ def _jsonable(value: Any) -> Any:
 
 @transaction.atomic
 def import_record(data: dict[str, Any], progress: Progress | None = None) -> dict[str, int]:
+    """Load an export into an empty database. The writes are audit events tagged
+    `import_record` (the audit trail itself is not part of an export)."""
+    with recorded(command="import_record"):
+        return _import_record(data, progress)
+
+
+def _import_record(data: dict[str, Any], progress: Progress | None) -> dict[str, int]:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise RecordImportError("This file is not a negotiation record export.")
     if data.get("version") != VERSION:

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from agreements import views
+from agreements.admin import audit_trail_view
 
 # Of Django's account pages, only these: accounts are made and their passwords reset by the
 # tracker's administrators (the lockout page says so). A self-service reset would mail
@@ -19,6 +20,7 @@ accounts = [
 ]
 
 urlpatterns = [
+    path("admin/audit-trail/", admin.site.admin_view(audit_trail_view), name="audit_trail"),
     path("admin/", admin.site.urls),
     path("accounts/", include(accounts)),
     path("healthz", views.healthz, name="healthz"),

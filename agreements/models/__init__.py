@@ -96,13 +96,13 @@ from .audit import EVENT_MODELS, AuditEvent, audited  # isort: skip (after what 
 
 __all__ = [
     "EARLIEST_DATE",
+    "EVENT_MODELS",
     "LATEST_DATE",
     "READER_PERMISSION",
     "ZERO",
     "Agreement",
     "AgreementQuerySet",
     "AgreementStatus",
-    "EVENT_MODELS",
     "ApiToken",
     "AuditEvent",
     "ChangeKind",
