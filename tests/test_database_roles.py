@@ -14,13 +14,14 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from agreements import digests, services
-from agreements.database_guards import RUNTIME_PRIVILEGES
+from agreements.database_guards import AUDIT_TABLES, RUNTIME_PRIVILEGES
 from agreements.models import DigestItem, StatusChange, Subscription
 
 APPEND_ONLY_TABLES = [
     "agreements_statuschange",
     "agreements_digestdelivery",
     "agreements_digestitem",
+    *AUDIT_TABLES,
 ]
 
 

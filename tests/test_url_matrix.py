@@ -289,8 +289,8 @@ CASES: list[Case] = [
         answers((302, "/admin/"), anonymous=ADMIN_LOGIN, editor=405, superuser=405),
     ),
     Case("admin:password_change", ADMIN_SITE),
-    # The audit trail: staff only, behind the admin's own login.
-    Case("audit_trail", ADMIN_SITE),
+    # The audit trail: staff only, like the admin's model pages.
+    Case("audit_trail", ADMIN_FOR_EDITORS),
     Case("admin:jsi18n", ADMIN_SITE),
     Case("admin:app_list", ADMIN_SITE, lambda o: ["agreements"], label="agreements"),
     Case(
