@@ -489,3 +489,17 @@ def test_a_forged_api_token_is_a_401(client, record, header):
         return  # the test client refuses to send this header at all (a newline, say)
     assert response.status_code == 401, (header, response.status_code)
     assert response["Content-Type"] == "application/json"
+
+
+@FUZZ
+@given(
+    query=st.dictionaries(
+        st.sampled_from(["editor", "kind", "since", "until", "page"]), text_values, max_size=4
+    )
+)
+@example(query={"since": "99999-01-01"})
+@example(query={"editor": str(2**70), "page": "-1"})
+def test_the_audit_trail_never_fails(record, login, editor, query):
+    with rolled_back():
+        response = login(editor).get(reverse("audit_trail"), query)
+    assert response.status_code == 200
