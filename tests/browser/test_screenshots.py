@@ -51,3 +51,27 @@ def test_it_takes_the_readme_screenshots_of_the_demo(
         )
 
     assert console_errors == []
+
+
+def test_it_takes_the_screenshot_of_a_clause_s_field_level_history(
+    page: Page, live_server, transactional_db, console_errors
+):
+    """The demo's first clause, edited twice in the admin with a reason each time."""
+    call_command("load_demo", "--force", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    page.set_viewport_size({"width": 1280, "height": 800})
+    log_in(page, live_server.url, "editor", demo_password())
+    page.goto(f"{live_server.url}/admin/agreements/clause/")
+    page.get_by_role("link", name="Proton launchers for both launches").click()
+    page.get_by_label("Text:").fill(
+        "Roscosmos supplies a Proton launch vehicle for the 2016 launch and a second one "
+        "for the 2018 launch, each within the launch window ESA sets."
+    )
+    page.get_by_label("Reason for the change:").fill("Wording agreed at the November meeting")
+    page.get_by_role("button", name="Save and continue editing").click()
+    page.get_by_label("Title:").fill("Proton-M launchers for both launches")
+    page.get_by_label("Reason for the change:").fill("Launcher named as in the draft")
+    page.get_by_role("button", name="Save and continue editing").click()
+    history = page.locator(".audit-history")
+    expect(history).to_contain_text("Launcher named as in the draft")
+    history.screenshot(path=SCREENSHOTS / "field-history.png")
+    assert console_errors == []
