@@ -72,6 +72,19 @@ $$ LANGUAGE plpgsql;
 """
 
 
+# pgtrigger lets a session skip a trigger by naming it in the `pgtrigger.ignore` setting,
+# which any client may set: the audit trail's triggers would be skipped by a client that
+# asks. The project never asks, so none is skipped. (pgtrigger writes the function again
+# with each trigger a migration adds; tests/test_audit_trail.py fails if one undoes this.)
+NO_TRIGGER_SKIPPED = """
+CREATE OR REPLACE FUNCTION _pgtrigger_should_ignore(trigger_name NAME) RETURNS BOOLEAN AS $$
+BEGIN
+    RETURN FALSE;
+END;
+$$ LANGUAGE plpgsql;
+"""
+
+
 def create_edit_guard() -> migrations.RunSQL:
     return migrations.RunSQL(EDIT_GUARD_FUNCTION, f"DROP FUNCTION IF EXISTS {EDIT_GUARD}();")
 

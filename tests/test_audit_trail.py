@@ -100,6 +100,19 @@ def test_the_database_refuses_to_rewrite_audit_events(record, sql, table):
         cursor.execute(sql.format(table=table))
 
 
+def test_no_client_can_skip_the_audit_triggers(record):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'agreements_clause'::regclass"
+        )
+        names = "{" + ",".join(row[0] for row in cursor.fetchall()) + "}"
+        cursor.execute("SELECT set_config('pgtrigger.ignore', %s, true)", [names])
+        cursor.execute(
+            "UPDATE agreements_clause SET title = 'Unseen?' WHERE id = %s", [record.clause.pk]
+        )
+    assert latest(ClauseEvent, record.clause).pgh_diff["title"][1] == "Unseen?"
+
+
 def test_the_runtime_role_may_only_read_and_add_audit_events():
     assert all(RUNTIME_PRIVILEGES[table] == APPEND_ONLY for table in AUDIT_TABLES)
 
