@@ -102,18 +102,23 @@ def run(tool: str, *args: str, timeout: float = START_SECONDS) -> subprocess.Com
     }
     if account is not None:
         environment |= {"HOME": account.pw_dir, "USER": account.pw_name}
-    return subprocess.run(  # noqa: S603 (our own binaries, arguments from this module)
-        [str(binaries() / tool), *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=environment,
-        cwd=ROOT,
-        user=account.pw_uid if account else None,
-        group=account.pw_gid if account else None,
-        extra_groups=[] if account else None,
-        check=False,
-    )
+    try:
+        return subprocess.run(  # noqa: S603 (our own binaries, arguments from this module)
+            [str(binaries() / tool), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=environment,
+            cwd=ROOT,
+            user=account.pw_uid if account else None,
+            group=account.pw_gid if account else None,
+            extra_groups=[] if account else None,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError) as error:
+        raise DatabaseSetupError(
+            f"The embedded PostgreSQL's {tool} did not run: {error}"
+        ) from error
 
 
 @contextmanager
