@@ -93,3 +93,12 @@ def test_the_socket_stays_within_the_path_limit(monkeypatch, tmp_path):
     monkeypatch.setattr(database, "ROOT", tmp_path / ("deep" * 30))
     socket = database.socket_dir() / f".s.PGSQL.{database.PORT}"
     assert len(str(socket)) <= database.SOCKET_PATH_LIMIT
+
+
+def test_production_never_falls_back_on_the_embedded_server(tmp_path):
+    result = manage(
+        "check", env={"DJANGO_ENV": "production", "EMBEDDED_DATABASE_DIR": str(tmp_path)}
+    )
+    assert result.returncode == 1
+    assert "DATABASE_URL is not set; it is required with DJANGO_ENV=production" in result.stderr
+    assert list(tmp_path.iterdir()) == []
