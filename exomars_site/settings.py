@@ -66,6 +66,11 @@ STARTUP_REFUSALS = [
             DEBUG and env("DJANGO_ENV") == "production",
             "DEBUG is on with DJANGO_ENV=production; turn DEBUG off in production.",
         ),
+        (
+            # Never the embedded server in production (exomars_site/database.py).
+            not env("DATABASE_URL") and env("DJANGO_ENV") == "production",
+            "DATABASE_URL is not set; it is required with DJANGO_ENV=production.",
+        ),
     )
     if missing
 ]
@@ -138,15 +143,16 @@ TEMPLATES = [
 
 def database_url() -> str:
     """DATABASE_URL's server (CI, production, the benchmark), else PostgreSQL embedded in
-    the project's folder, started if need be (exomars_site/database.py). PostgreSQL only:
-    its full-text search, triggers and row locks are part of the product."""
+    the project's folder, started if need be (exomars_site/database.py); in production,
+    none (a startup refusal above). PostgreSQL only: its full-text search, triggers and row
+    locks are part of the product."""
     url = env("DATABASE_URL")
     if url:
         if not url.startswith(("postgres://", "postgresql://", "pgsql://")):
             sys.exit("DATABASE_URL must name a PostgreSQL server (postgres://...).")
         return url
     if env("DJANGO_ENV") == "production":
-        sys.exit("DATABASE_URL is not set; it is required with DJANGO_ENV=production.")
+        return "postgres:///"
     from exomars_site import database
 
     try:

@@ -97,7 +97,9 @@ def test_the_socket_stays_within_the_path_limit(monkeypatch, tmp_path):
 
 def test_production_never_falls_back_on_the_embedded_server(tmp_path):
     result = manage(
-        "check", env={"DJANGO_ENV": "production", "EMBEDDED_DATABASE_DIR": str(tmp_path)}
+        "check",
+        "--deploy",
+        env={"DJANGO_ENV": "production", "DEBUG": "0", "EMBEDDED_DATABASE_DIR": str(tmp_path)},
     )
     assert result.returncode == 1
     assert "DATABASE_URL is not set; it is required with DJANGO_ENV=production" in result.stderr
