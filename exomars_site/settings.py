@@ -99,7 +99,8 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's AuthenticationMiddleware, with the user loaded in the session's query.
+    "agreements.sessions.SessionUserMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -209,8 +210,10 @@ else:
         },
     }
 
-# Sessions live in the database so that any web process can serve any request.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions live in the database so that any web process can serve any request, in a table
+# that names the user: one query loads the session, the user, the record's version and the
+# reader permission (agreements/sessions.py).
+SESSION_ENGINE = "agreements.sessions"
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 8 * 60 * 60)
 # The age above is an idle timeout, not a fixed lifetime: IdleSessionMiddleware pushes it
 # back as the session is used, writing the session at most once per this many seconds

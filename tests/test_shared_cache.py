@@ -9,7 +9,6 @@ import logging
 import shutil
 
 import pytest
-from django.core.cache import caches
 from django.test import Client
 
 from bench.redis_server import RedisServer, free_port

@@ -9,7 +9,8 @@ One module per concept, each re-exported here so that code imports from `agreeme
 - `negotiation`: agreements and their clauses, topics, milestones and statements;
 - `history`: the append-only status history and the record's version for cached pages;
 - `digests`: subscriptions and the digest ledger;
-- `tokens`: personal API tokens, stored hashed.
+- `tokens`: personal API tokens, stored hashed;
+- `sessions`: login sessions that name their user in a column, loaded with it in one query.
 """
 
 from .base import (
@@ -89,6 +90,7 @@ from .record import (
     money,
     web_link,
 )
+from .sessions import ReaderSession
 from .tokens import ApiToken, hash_token, new_token_secret
 
 __all__ = [
@@ -122,6 +124,7 @@ __all__ = [
     "Person",
     "Programme",
     "ProgrammeQuerySet",
+    "ReaderSession",
     "ReaderUnknown",
     "RecordVersion",
     "Source",

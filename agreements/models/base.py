@@ -39,7 +39,8 @@ def can_read(user) -> bool:
 
 
 def reader_permission(user) -> models.QuerySet:
-    """The reader permission, if `user` holds it directly or through a group."""
+    """The reader permission, if `user` holds it directly or through a group. `user` may be
+    an expression (`OuterRef("user_id")`), to ask it inside another query."""
     from django.contrib.auth.models import Permission
 
     app_label, codename = READER_PERMISSION.split(".")
