@@ -1,7 +1,7 @@
 """`make bench`: the tracker at 100 times the demo, served as production serves it, under load.
 
     python -m bench [--quick] [--seed N] [--duration S] [--results-dir DIR]
-                    [--no-page-cache] [--no-digests]
+                    [--no-page-cache] [--no-cold] [--no-digests] [--only TEXT]
     python -m bench --profile "/agreements/{agreement}/" [--profile-runs N] [--cold]
 
 Steps: create a database of its own on the PostgreSQL server that DATABASE_URL names
@@ -9,8 +9,10 @@ Steps: create a database of its own on the PostgreSQL server that DATABASE_URL n
 generate the record (bench/generate.py), collect the static files into a temporary
 directory, start gunicorn on a free loopback port, measure each page's SQL queries and size
 in-process, drive each page and fragment with wrk at each concurrency next to three
-references (the floor endpoint, the admin's clause list, a static file), and write
-bench/results/latest.json and latest.md. The database is dropped and gunicorn stopped at
+references (the floor endpoint, the admin's clause list, a static file) with the page cache
+on (`pages`), then again on a gunicorn whose cache keeps nothing (`pages_cold`: every
+request renders, as right after a change), and write bench/results/latest.json and
+latest.md. The database is dropped and gunicorn stopped at
 the end, whatever happens.
 """
 
@@ -85,6 +87,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="serve with the page cache off (PAGE_CACHE_SECONDS=0): every request renders, "
         "as right after a change to the record",
+    )
+    parser.add_argument(
+        "--no-cold",
+        action="store_true",
+        help="skip the second run with the page cache off (pages_cold)",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="TEXT",
+        help="measure only the pages whose key contains TEXT (repeatable): to follow one "
+        "page's figures while working on it; the references are always measured",
     )
     parser.add_argument(
         "--no-digests", action="store_true", help="skip bench/digests.py (minutes at full size)"
@@ -535,6 +549,8 @@ def run(args, server: str, name: str, cleanup: Cleanup) -> int:
         return 0
 
     pages = [target for target in targets(places) if page_exists(target.path)]
+    if args.only:
+        pages = [target for target in pages if any(text in target.key for text in args.only)]
     missing = [target.key for target in targets(places) if not page_exists(target.path)]
     for key in missing:
         say(f"   not measured, no such page yet: {key}")
@@ -568,6 +584,18 @@ def run(args, server: str, name: str, cleanup: Cleanup) -> int:
     load_figures = drive_all(args, base, references, pages, stakeholder_cookies, measured)
     memory = worker_memory(process.pid)
     stop_gunicorn(process)
+
+    cold_figures = None
+    if not (args.no_cold or args.no_page_cache):
+        # The same pages on workers whose cache keeps nothing: each request renders, as the
+        # first request after a change to what the page shows does.
+        say("== gunicorn with the page cache off: pages_cold")
+        cold_process, base = start_gunicorn(
+            args, {**environment, "PAGE_CACHE_SECONDS": "0"}, Path(workspace.name) / "cold.log"
+        )
+        cleanup.add("stop gunicorn (cold)", lambda: stop_gunicorn(cold_process))
+        cold_figures = drive_all(args, base, {}, pages, stakeholder_cookies, measured)
+        stop_gunicorn(cold_process)
     if args.no_digests:
         digests = "not run (--no-digests)"
     else:
@@ -581,6 +609,7 @@ def run(args, server: str, name: str, cleanup: Cleanup) -> int:
         references={label: target.key for label, (target, _) in references.items()},
         measured=measured,
         load_figures=load_figures,
+        cold_figures=cold_figures,
         memory=memory,
         digests=digests,
         elapsed=time.monotonic() - started,

@@ -87,6 +87,17 @@ def test_every_page_and_fragment_answers_200(report):
             assert figures["errors"]["status"] == 0, (key, concurrency)
 
 
+def test_it_measures_every_page_again_with_the_cache_off(report, bench_run):
+    _, results = bench_run
+    assert report["pages_cold"].keys() == report["pages"].keys()
+    for key, page in report["pages_cold"].items():
+        assert page.keys() >= PAGE_KEYS, key
+        for concurrency, figures in page["concurrency"].items():
+            assert figures["requests"] > 0, (key, concurrency)
+            assert set(figures["statuses"]) == {"200"}, (key, concurrency, figures["statuses"])
+    assert "right after a change" in (results / "latest.md").read_text()
+
+
 def test_every_reader_page_exists(report):
     assert report["missing_pages"] == []
 
