@@ -115,6 +115,11 @@ class VisibleQuerySet(models.QuerySet):
             queryset = self.all()
         else:
             queryset = self.filter(self.visibility_rule())
+        # Generated columns (the search document) are for the database's own use: pages
+        # never read them, so they are not sent.
+        generated = [f.attname for f in self.model._meta.concrete_fields if f.generated]
+        if generated:
+            queryset = queryset.defer(*generated)
         queryset._reader = user
         return queryset
 
