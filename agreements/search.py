@@ -25,7 +25,7 @@ from functools import reduce
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import CharField, F, Q, QuerySet, Value
+from django.db.models import CharField, F, Func, Q, QuerySet, Value
 from django.db.models.constants import LOOKUP_SEP
 from django.db.models.functions import Concat
 from django.utils.html import escape
@@ -186,8 +186,19 @@ def holding_a_word(searchable: Searchable, query: str) -> Q:
 
 
 def stored_document_of(searchable: Searchable):
-    """The kind's own fields' vector, as stored with the row: nothing parsed."""
-    return F(SEARCH_DOCUMENT)
+    """The kind's document for ranking: its own fields' vector as stored with the row, and
+    a related row's fields (a statement's speaker's name: a few words) parsed after it."""
+    from django.contrib.postgres.search import SearchVectorField
+
+    if not searchable.joined_fields:
+        return F(SEARCH_DOCUMENT)
+    return Func(
+        F(SEARCH_DOCUMENT),
+        document_of(searchable.joined_fields),
+        template="(%(expressions)s)",
+        arg_joiner=" || ",
+        output_field=SearchVectorField(),
+    )
 
 
 def matching(queryset: QuerySet, searchable: Searchable, query: str) -> QuerySet:
@@ -214,8 +225,8 @@ def matching_with_joined_fields(queryset: QuerySet, searchable: Searchable, quer
 def full_text_queryset(user, searchable: Searchable, query: str) -> QuerySet:
     """PostgreSQL's search for one kind: the best matches first, with `rank` and `marked`.
 
-    The stored documents find and rank the matches; a kind that also searches a related
-    row (a statement's speaker) ranks on its whole document, parsed. The excerpt is made
+    The stored documents find and rank the matches (a statement's speaker's name, in
+    another table, is parsed: a few words). The excerpt is made
     for the rows shown only (PostgreSQL defers it past the LIMIT).
     """
     from django.contrib.postgres.search import SearchHeadline, SearchRank
@@ -232,11 +243,7 @@ def full_text_queryset(user, searchable: Searchable, query: str) -> QuerySet:
         max_words=35,
         min_words=15,
     )
-    ranked = (
-        document_of(searchable.fields)
-        if searchable.joined_fields
-        else stored_document_of(searchable)
-    )
+    ranked = stored_document_of(searchable)
     return (
         searchable.queryset(user)
         .filter(pk__in=candidates)
