@@ -46,6 +46,7 @@ MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 # per run, not once per request.
 SESSIONS = 32
 DIGESTS_TIMEOUT = 3600
+EDIT_EVERY = 1.0  # seconds between the editor's commits in pages_while_editing
 
 
 def say(message: str) -> None:
@@ -87,6 +88,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="serve with the page cache off (PAGE_CACHE_SECONDS=0): every request renders, "
         "as right after a change to the record",
+    )
+    parser.add_argument(
+        "--no-editing",
+        action="store_true",
+        help="skip the run with an editor committing a change every second (pages_while_editing)",
     )
     parser.add_argument(
         "--no-cold",
@@ -483,6 +489,34 @@ def drive_all(
     return load_figures
 
 
+def while_editing(args, base, pages, cookies, measured, record) -> dict:
+    """The pages again, on the same (cached) server, while an editor commits a status change
+    to a random clause or topic every EDIT_EVERY seconds: what readers get while work goes on."""
+    import threading
+
+    from agreements.models import Clause, Topic
+    from bench.writers import Editor
+
+    say(f"== while an editor commits a change every {EDIT_EVERY:g} s: pages_while_editing")
+    stop = threading.Event()
+    editor = Editor(
+        stop,
+        list(record.editors),
+        list(Clause.objects.values_list("pk", flat=True)),
+        list(Topic.objects.values_list("pk", flat=True)),
+        args.seed,
+        EDIT_EVERY,
+        note="bench",
+    )
+    editor.start()
+    try:
+        return drive_all(args, base, {}, pages, cookies, measured)
+    finally:
+        stop.set()
+        editor.join(timeout=60)
+        say(f"   the editor made {editor.made} changes ({len(editor.errors)} errors)")
+
+
 # The run -----------------------------------------------------------------------------------------
 
 
@@ -583,6 +617,9 @@ def run(args, server: str, name: str, cleanup: Cleanup) -> int:
 
     load_figures = drive_all(args, base, references, pages, stakeholder_cookies, measured)
     memory = worker_memory(process.pid)
+    editing_figures = None
+    if not (args.no_editing or args.no_page_cache):
+        editing_figures = while_editing(args, base, pages, stakeholder_cookies, measured, record)
     stop_gunicorn(process)
 
     cold_figures = None
@@ -610,6 +647,7 @@ def run(args, server: str, name: str, cleanup: Cleanup) -> int:
         measured=measured,
         load_figures=load_figures,
         cold_figures=cold_figures,
+        editing_figures=editing_figures,
         memory=memory,
         digests=digests,
         elapsed=time.monotonic() - started,

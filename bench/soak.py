@@ -41,7 +41,6 @@ import atexit
 import datetime
 import json
 import os
-import random
 import signal
 import sys
 import tempfile
@@ -68,6 +67,7 @@ from bench.run import (
     with_database,
     worker_memory,
 )
+from bench.writers import Editor, Loop
 
 CONNECTIONS = 32
 EDIT_EVERY = 0.2  # seconds
@@ -131,59 +131,6 @@ def main(argv=None) -> int:
 # The writers ---------------------------------------------------------------------------------
 
 
-class Loop(threading.Thread):
-    """A writer: `step()` every `every` seconds until `stop`, on a database connection of its
-    own, errors counted rather than raised."""
-
-    every = 1.0
-
-    def __init__(self, name: str, stop: threading.Event):
-        super().__init__(name=name, daemon=True)
-        self.stop = stop
-        self.errors: list[str] = []
-
-    def step(self) -> None:
-        raise NotImplementedError
-
-    def run(self):
-        from django.db import connection
-
-        try:
-            while not self.stop.is_set():
-                try:
-                    self.step()
-                except Exception as error:
-                    self.errors.append(self.describe(error))
-                self.stop.wait(self.every)
-        finally:
-            connection.close()
-
-    def describe(self, error: Exception) -> str:
-        return f"{type(error).__name__}: {error}"
-
-
-class Editor(Loop):
-    every = EDIT_EVERY
-
-    def __init__(self, stop: threading.Event, editors, clause_ids, topic_ids, seed: int):
-        super().__init__("editor", stop)
-        self.editors = editors
-        self.subjects = [("clause", pk) for pk in clause_ids] + [("topic", pk) for pk in topic_ids]
-        self.rng = random.Random(seed)  # noqa: S311
-        self.made = 0
-
-    def step(self):
-        from agreements.models import Clause, Topic
-        from agreements.services import change_status
-
-        kind, pk = self.rng.choice(self.subjects)
-        model = {"clause": Clause, "topic": Topic}[kind]
-        subject = model.objects.get(pk=pk)
-        to = self.rng.choice([s for s in model.Status.values if s != subject.status])
-        change_status(subject, to=to, by=self.rng.choice(self.editors), note="soak")
-        self.made += 1
-
-
 class Digests(Loop):
     """Plan and send every ~20 s; each cycle's clock is a day after the previous one."""
 
@@ -195,7 +142,7 @@ class Digests(Loop):
         self.planned = 0
         self.sent = 0
         self.outcomes: dict[str, int] = {}
-        self.start = None
+        self.began = None
 
     def describe(self, error: Exception) -> str:
         return traceback.format_exc(limit=3)
@@ -205,8 +152,8 @@ class Digests(Loop):
 
         from agreements import digests
 
-        self.start = self.start or timezone.now()
-        now = max(timezone.now(), self.start) + datetime.timedelta(days=self.cycles + 1)
+        self.began = self.began or timezone.now()
+        now = max(timezone.now(), self.began) + datetime.timedelta(days=self.cycles + 1)
         planned = digests.plan_due_digests(now)
         sent = digests.send_pending_digests(now)
         for result in planned + sent:
@@ -369,7 +316,7 @@ def soak(args, server, name, cleanup) -> int:
         Reader(bases[i % len(bases)] + p, c, seconds, cookies)
         for i, (p, c) in enumerate(zip(paths, per_page, strict=True))
     ]
-    editor = Editor(stop, list(record.editors), clause_ids, topic_ids, args.seed)
+    editor = Editor(stop, list(record.editors), clause_ids, topic_ids, args.seed, EDIT_EVERY)
     digest_loop = Digests(stop)
     threads = [*readers, editor, digest_loop]
     checker = None

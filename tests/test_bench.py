@@ -98,6 +98,15 @@ def test_it_measures_every_page_again_with_the_cache_off(report, bench_run):
     assert "right after a change" in (results / "latest.md").read_text()
 
 
+def test_it_measures_every_page_while_an_editor_works(report):
+    assert report["pages_while_editing"].keys() == report["pages"].keys()
+    for key, page in report["pages_while_editing"].items():
+        assert page["share_of_cached"] is not None, key
+        for concurrency, figures in page["concurrency"].items():
+            assert figures["requests"] > 0, (key, concurrency)
+            assert set(figures["statuses"]) == {"200"}, (key, concurrency, figures["statuses"])
+
+
 def test_every_reader_page_exists(report):
     assert report["missing_pages"] == []
 
