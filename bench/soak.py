@@ -397,9 +397,9 @@ def soak(args, server, name, cleanup) -> int:
 
     runs = {}
     for r in readers:
-        server = bases.index(next(b for b in bases if r.args[0].startswith(b)))
+        number = bases.index(next(b for b in bases if r.args[0].startswith(b)))
         label = r.args[0].split("/", 3)[3]
-        runs["/" + label + (f" (server {server + 1})" if len(bases) > 1 else "")] = r.figures or {
+        runs["/" + label + (f" (server {number + 1})" if len(bases) > 1 else "")] = r.figures or {
             "error": r.error
         }
     ok = [f for f in runs.values() if "requests" in f]
