@@ -19,11 +19,12 @@ language, and today's date (the dashboard's "next milestones" move at midnight, 
 the record does). A new version makes every older entry unreachable; the cache's timeout
 and culling drop them.
 
-The cache is each worker's own memory (LocMemCache): nothing to run beside the app. Workers
-never serve each other's entries, and each request reads the version from the database
-(together with the reader permission, in one small query: `check_reader`) before it uses
-its cache, so a change made through one worker, a command or another machine is seen by
-the next request everywhere.
+The cache is each worker's own memory (LocMemCache), or with `CACHE_URL` one Redis shared by
+every app server (exomars_site/cache.py). Each request reads the version from the database
+before it uses the cache, in the same query as its session, user and reader permission
+(agreements/sessions.py; `check_reader` asks for it when that query did not), so a change
+made through one worker, a command or another machine is seen by the next request
+everywhere.
 
 Views leave their querysets unevaluated (lazy), so that a cached part costs no query at all.
 """
@@ -44,9 +45,9 @@ TRIGGER = "agreements_record_changed"
 
 
 def check_reader(request: HttpRequest) -> bool:
-    """`can_read(request.user)`, asked in the same query as the record's version, which is
-    kept on the request for `record_key`: a page served from the cache costs one query less.
-    """
+    """`can_read(request.user)`, with the record's version kept on the request for
+    `record_key`. Both usually came with the session (agreements/sessions.py); otherwise
+    they are asked here in one query."""
     user = request.user
     if getattr(user, "_can_read", None) is None and not (
         user.is_staff or user.is_superuser or not user.is_authenticated or not user.is_active

@@ -71,7 +71,13 @@ def export_record(progress: Progress | None = None) -> dict[str, Any]:
         label = model._meta.label_lower
         # The parties of every agreement and topic in one query each, not one per row.
         many = [field.name for field in model._meta.many_to_many]
-        rows = serializers.serialize("python", model.objects.order_by("pk").prefetch_related(*many))
+        # Generated columns (the search document) are the database's to write.
+        fields = [f.name for f in model._meta.local_fields if not f.generated and not f.primary_key]
+        rows = serializers.serialize(
+            "python",
+            model.objects.order_by("pk").prefetch_related(*many),
+            fields=[*fields, *many],
+        )
         for row in rows:
             row.pop("model", None)
             if model is domain.StatusChange:

@@ -3,13 +3,13 @@
 PostgreSQL's full-text search (websearch syntax: words, "a phrase", -exclude, or), ranked,
 with the matching words marked in an excerpt, starting from `visible_to(user)`.
 
-Each kind's match is answered by a GIN expression index (migration 0006),
-which the planner uses only if the query's expression is the indexed one: the vector over
-the kind's own fields, in `SEARCHABLE`'s order, with the "english" configuration. Changing
-SEARCH_CONFIG (or a kind's fields) therefore needs a new migration indexing the new
-expression; until then search still works, but reads and parses every row. Ranking
-parses a row's text again, so only RANKED_MATCHES matches per kind are ranked: a word
-found in thousands of rows costs about what a rarer one does.
+On PostgreSQL each kind's own fields are parsed once, when the row is written, into its
+stored `search_document` (agreements/models/searching.py, GIN-indexed): matching and
+ranking read it and parse no text. Only the excerpts of the rows shown, and a statement's
+speaker's name (in another table), are parsed per query. Changing SEARCH_CONFIG (or a
+kind's fields) therefore needs a migration rebuilding the columns. Only RANKED_MATCHES
+matches per kind are ranked, the latest edited ones: a word found in thousands of rows
+costs about what a rarer one does.
 
 Excerpts are escaped before any <mark> is added: the database marks matches with two
 private-use characters that no HTML escaping touches, and only those become tags.
@@ -20,8 +20,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
-from django.db.models import CharField, F, Q, QuerySet, Value
+from django.contrib.postgres.search import (
+    SearchHeadline,
+    SearchQuery,
+    SearchRank,
+    SearchVector,
+    SearchVectorField,
+)
+from django.db.models import CharField, F, Func, Q, QuerySet, Value
 from django.db.models.constants import LOOKUP_SEP
 from django.db.models.functions import Concat
 from django.utils.html import escape
@@ -29,22 +35,22 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from .models import Agreement, Clause, Source, Statement, Topic, web_link
+from .models.searching import SEARCH_CONFIG, SEARCH_DOCUMENT
 
 RESULTS_PER_KIND = 20
-# Ranking parses each ranked row's text again (about 0.1 ms for a long clause), so at most
-# this many matches of a kind are ranked: the latest edited ones, in CANDIDATE_ORDER.
+# At most this many matches of a kind are ranked: the latest edited ones, in CANDIDATE_ORDER.
 RANKED_MATCHES = 100
 # No index gives this order, so PostgreSQL collects every match through the search index
-# (parsing no text) and sorts them. An order that an index gives, such as "pk", lets it
-# walk that index instead, parsing row after row until enough match: 1.2 s at 20,000
-# clauses when the matches are the oldest rows.
+# and sorts them. An order that an index gives, such as "pk", lets it walk that index
+# instead, testing row after row until enough match: slow when the matches are the oldest
+# rows.
 CANDIDATE_ORDER = ("-updated_at", "-pk")
 MARK_START = "\ue000"
 MARK_STOP = "\ue001"
 
 
 def search_config() -> str:
-    return getattr(settings, "SEARCH_CONFIG", "english")
+    return getattr(settings, "SEARCH_CONFIG", SEARCH_CONFIG)
 
 
 @dataclass
@@ -75,7 +81,7 @@ class Searchable:
 
     @property
     def own_fields(self) -> tuple[str, ...]:
-        """The fields in the kind's own table: what its GIN index (migration 0006) covers."""
+        """The fields in the kind's own table: what its stored search document holds."""
         return tuple(name for name in self.fields if LOOKUP_SEP not in name)
 
     @property
@@ -131,7 +137,7 @@ def every_word_of(query: str) -> list[str]:
 
 
 def document_of(fields: tuple[str, ...]):
-    """The vector search matches on; over a kind's own fields, exactly what 0006 indexed."""
+    """The vector of `fields` as queries parse it (the stored documents use the same)."""
     return SearchVector(*fields, config=search_config())
 
 
@@ -154,11 +160,25 @@ def holding_a_word(searchable: Searchable, query: str) -> Q:
     return condition
 
 
+def stored_document_of(searchable: Searchable):
+    """The kind's document for ranking: its own fields' vector as stored with the row, and
+    a related row's fields (a statement's speaker's name: a few words) parsed after it."""
+    if not searchable.joined_fields:
+        return F(SEARCH_DOCUMENT)
+    return Func(
+        F(SEARCH_DOCUMENT),
+        document_of(searchable.joined_fields),
+        template="(%(expressions)s)",
+        arg_joiner=" || ",
+        output_field=SearchVectorField(),
+    )
+
+
 def matching(queryset: QuerySet, searchable: Searchable, query: str) -> QuerySet:
-    """The rows whose document matches `query`, asked so that the kind's index answers."""
+    """The rows whose document matches `query`, answered by the stored documents' index."""
     if searchable.joined_fields:
         return matching_with_joined_fields(queryset, searchable, query)
-    return queryset.alias(own=document_of(searchable.own_fields)).filter(own=query_of(query))
+    return queryset.filter(**{SEARCH_DOCUMENT: query_of(query)})
 
 
 def matching_with_joined_fields(queryset: QuerySet, searchable: Searchable, query: str):
@@ -168,8 +188,8 @@ def matching_with_joined_fields(queryset: QuerySet, searchable: Searchable, quer
     holds a word are matched whole. ("Own fields OR related" would be wrong: "mars -smith"
     must not find Smith's statements about Mars.)"""
     search_query = query_of(query)
-    own_matches = queryset.model._default_manager.alias(own=document_of(searchable.own_fields))
-    own = Q(pk__in=own_matches.filter(own=search_query).values("pk"))
+    own_matches = queryset.model._default_manager.filter(**{SEARCH_DOCUMENT: search_query})
+    own = Q(pk__in=own_matches.values("pk"))
     related = holding_a_word(searchable, query)
     whole = queryset.alias(document=document_of(searchable.fields))
     return whole.filter((own & ~related) | (related & Q(document=search_query)))
@@ -178,10 +198,9 @@ def matching_with_joined_fields(queryset: QuerySet, searchable: Searchable, quer
 def full_text_queryset(user, searchable: Searchable, query: str) -> QuerySet:
     """PostgreSQL's search for one kind: the best matches first, with `rank` and `marked`.
 
-    The index finds the matches but gives no text back, and ranking a row parses its text
-    again: only RANKED_MATCHES matches are ranked, or a common word would parse thousands
-    of rows. The excerpt is made for the rows shown only (PostgreSQL defers it past the
-    LIMIT).
+    The stored documents find and rank the matches (a statement's speaker's name, in
+    another table, is parsed: a few words). The excerpt is made
+    for the rows shown only (PostgreSQL defers it past the LIMIT).
     """
     search_query = query_of(query)
     candidates = matching(searchable.queryset(user), searchable, query)
@@ -195,10 +214,11 @@ def full_text_queryset(user, searchable: Searchable, query: str) -> QuerySet:
         max_words=35,
         min_words=15,
     )
+    ranked = stored_document_of(searchable)
     return (
         searchable.queryset(user)
         .filter(pk__in=candidates)
-        .annotate(rank=SearchRank(document_of(searchable.fields), search_query), marked=marked)
+        .annotate(rank=SearchRank(ranked, search_query), marked=marked)
         .order_by("-rank", "pk")
     )
 

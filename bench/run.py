@@ -1,7 +1,7 @@
 """`make bench`: the tracker at 100 times the demo, served as production serves it, under load.
 
     python -m bench [--quick] [--seed N] [--duration S] [--results-dir DIR]
-                    [--no-page-cache] [--no-digests]
+                    [--no-page-cache] [--no-cold] [--no-digests] [--only TEXT]
     python -m bench --profile "/agreements/{agreement}/" [--profile-runs N] [--cold]
 
 Steps: create a database of its own on the PostgreSQL server that DATABASE_URL names
@@ -9,8 +9,10 @@ Steps: create a database of its own on the PostgreSQL server that DATABASE_URL n
 generate the record (bench/generate.py), collect the static files into a temporary
 directory, start gunicorn on a free loopback port, measure each page's SQL queries and size
 in-process, drive each page and fragment with wrk at each concurrency next to three
-references (the floor endpoint, the admin's clause list, a static file), and write
-bench/results/latest.json and latest.md. The database is dropped and gunicorn stopped at
+references (the floor endpoint, the admin's clause list, a static file) with the page cache
+on (`pages`), then again on a gunicorn whose cache keeps nothing (`pages_cold`: every
+request renders, as right after a change), and write bench/results/latest.json and
+latest.md. The database is dropped and gunicorn stopped at
 the end, whatever happens.
 """
 
@@ -44,6 +46,7 @@ MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 # per run, not once per request.
 SESSIONS = 32
 DIGESTS_TIMEOUT = 3600
+EDIT_EVERY = 1.0  # seconds between the editor's commits in pages_while_editing
 
 
 def say(message: str) -> None:
@@ -85,6 +88,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="serve with the page cache off (PAGE_CACHE_SECONDS=0): every request renders, "
         "as right after a change to the record",
+    )
+    parser.add_argument(
+        "--no-editing",
+        action="store_true",
+        help="skip the run with an editor committing a change every second (pages_while_editing)",
+    )
+    parser.add_argument(
+        "--no-cold",
+        action="store_true",
+        help="skip the second run with the page cache off (pages_cold)",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="TEXT",
+        help="measure only the pages whose key contains TEXT (repeatable): to follow one "
+        "page's figures while working on it; the references are always measured",
     )
     parser.add_argument(
         "--no-digests", action="store_true", help="skip bench/digests.py (minutes at full size)"
@@ -469,6 +489,34 @@ def drive_all(
     return load_figures
 
 
+def while_editing(args, base, pages, cookies, measured, record) -> dict:
+    """The pages again, on the same (cached) server, while an editor commits a status change
+    to a random clause or topic every EDIT_EVERY seconds: what readers get while work goes on."""
+    import threading
+
+    from agreements.models import Clause, Topic
+    from bench.writers import Editor
+
+    say(f"== while an editor commits a change every {EDIT_EVERY:g} s: pages_while_editing")
+    stop = threading.Event()
+    editor = Editor(
+        stop,
+        list(record.editors),
+        list(Clause.objects.values_list("pk", flat=True)),
+        list(Topic.objects.values_list("pk", flat=True)),
+        args.seed,
+        EDIT_EVERY,
+        note="bench",
+    )
+    editor.start()
+    try:
+        return drive_all(args, base, {}, pages, cookies, measured)
+    finally:
+        stop.set()
+        editor.join(timeout=60)
+        say(f"   the editor made {editor.made} changes ({len(editor.errors)} errors)")
+
+
 # The run -----------------------------------------------------------------------------------------
 
 
@@ -535,6 +583,8 @@ def run(args, server: str, name: str, cleanup: Cleanup) -> int:
         return 0
 
     pages = [target for target in targets(places) if page_exists(target.path)]
+    if args.only:
+        pages = [target for target in pages if any(text in target.key for text in args.only)]
     missing = [target.key for target in targets(places) if not page_exists(target.path)]
     for key in missing:
         say(f"   not measured, no such page yet: {key}")
@@ -567,7 +617,22 @@ def run(args, server: str, name: str, cleanup: Cleanup) -> int:
 
     load_figures = drive_all(args, base, references, pages, stakeholder_cookies, measured)
     memory = worker_memory(process.pid)
+    editing_figures = None
+    if not (args.no_editing or args.no_page_cache):
+        editing_figures = while_editing(args, base, pages, stakeholder_cookies, measured, record)
     stop_gunicorn(process)
+
+    cold_figures = None
+    if not (args.no_cold or args.no_page_cache):
+        # The same pages on workers whose cache keeps nothing: each request renders, as the
+        # first request after a change to what the page shows does.
+        say("== gunicorn with the page cache off: pages_cold")
+        cold_process, base = start_gunicorn(
+            args, {**environment, "PAGE_CACHE_SECONDS": "0"}, Path(workspace.name) / "cold.log"
+        )
+        cleanup.add("stop gunicorn (cold)", lambda: stop_gunicorn(cold_process))
+        cold_figures = drive_all(args, base, {}, pages, stakeholder_cookies, measured)
+        stop_gunicorn(cold_process)
     if args.no_digests:
         digests = "not run (--no-digests)"
     else:
@@ -581,6 +646,8 @@ def run(args, server: str, name: str, cleanup: Cleanup) -> int:
         references={label: target.key for label, (target, _) in references.items()},
         measured=measured,
         load_figures=load_figures,
+        cold_figures=cold_figures,
+        editing_figures=editing_figures,
         memory=memory,
         digests=digests,
         elapsed=time.monotonic() - started,

@@ -1,6 +1,7 @@
 """`make soak`: the tracker under a steady mixed load for minutes, with writers running.
 
     python -m bench.soak [--minutes 10] [--quick | --full] [--seed N] [--results-dir DIR]
+                         [--servers 2 [--cache local|redis]]
 
 The bench's setup (bench/run.py: its own database `tracker_bench_<pid>`, the generated
 record, collected static files, gunicorn with 4 sync workers, logged-in stakeholder
@@ -16,7 +17,19 @@ sessions), then for `--minutes`:
 
 Then the checks: changes made = StatusChange rows added; no change in two deliveries of one
 subscription; no two deliveries of one subscription for one period; every delivery sent or
-pending. Writes bench/results/soak.json and soak.md. The database is dropped and gunicorn
+pending.
+
+Two servers (`--servers 2`): two gunicorn masters on two ports, as two app servers on one
+PostgreSQL, each with `--workers`, readers spread over both. `--cache local` (the default):
+each worker its own memory cache; `--cache redis`: one Redis shared by both, started from
+Debian's `redis-server` on a free port by the soak itself (bench/redis_server.py). A checker
+commits a status change with a note of its own every few seconds (as an editor saving
+through one server, or a command on a third machine: they all write the same database) and
+reads the agreement page through each server at once, which must show it: a change is seen
+on every server at its next request, checked throughout the run.
+
+Writes bench/results/soak.json and soak.md (soak-2-local.*, soak-2-redis.* with two
+servers). The database is dropped and gunicorn
 stopped at the end, whatever happens. The record is the quick size by default (setup in
 seconds; `--full` for the bench's full size).
 """
@@ -28,7 +41,6 @@ import atexit
 import datetime
 import json
 import os
-import random
 import signal
 import sys
 import tempfile
@@ -55,10 +67,12 @@ from bench.run import (
     with_database,
     worker_memory,
 )
+from bench.writers import Editor, Loop
 
 CONNECTIONS = 32
 EDIT_EVERY = 0.2  # seconds
 DIGEST_EVERY = 20.0  # seconds
+CHECK_EVERY = 3.0  # seconds
 RSS_EVERY = 30.0  # seconds
 WARM_UP = 60.0  # seconds: the RSS sample to compare the end with is the first after this
 FLAT_TOLERANCE = 0.20
@@ -87,6 +101,15 @@ def parse_args(argv):
     parser.add_argument(
         "--results-dir", type=Path, default=ROOT / "bench" / "results", help="(bench/results)"
     )
+    parser.add_argument(
+        "--servers", type=int, default=1, choices=[1, 2], help="gunicorn masters (1)"
+    )
+    parser.add_argument(
+        "--cache",
+        default="local",
+        choices=["local", "redis"],
+        help="with two servers: each worker's own cache, or one shared Redis (local)",
+    )
     args = parser.parse_args(argv)
     args.worker_class, args.threads = "sync", 1  # what start_gunicorn reads
     return args
@@ -108,53 +131,29 @@ def main(argv=None) -> int:
 # The writers ---------------------------------------------------------------------------------
 
 
-class Editor(threading.Thread):
-    def __init__(self, stop: threading.Event, editors, clause_ids, topic_ids, seed: int):
-        super().__init__(name="editor", daemon=True)
-        self.stop, self.editors = stop, editors
-        self.subjects = [("clause", pk) for pk in clause_ids] + [("topic", pk) for pk in topic_ids]
-        self.rng = random.Random(seed)  # noqa: S311
-        self.made = 0
-        self.errors: list[str] = []
-
-    def run(self):
-        from django.db import connection
-
-        from agreements.models import Clause, Topic
-        from agreements.services import change_status
-
-        models = {"clause": Clause, "topic": Topic}
-        try:
-            while not self.stop.is_set():
-                kind, pk = self.rng.choice(self.subjects)
-                model = models[kind]
-                try:
-                    subject = model.objects.get(pk=pk)
-                    to = self.rng.choice([s for s in model.Status.values if s != subject.status])
-                    change_status(subject, to=to, by=self.rng.choice(self.editors), note="soak")
-                    self.made += 1
-                except Exception as error:
-                    self.errors.append(f"{type(error).__name__}: {error}")
-                self.stop.wait(EDIT_EVERY)
-        finally:
-            connection.close()
-
-
-class Digests(threading.Thread):
+class Digests(Loop):
     """Plan and send every ~20 s; each cycle's clock is a day after the previous one."""
 
+    every = DIGEST_EVERY
+
     def __init__(self, stop: threading.Event):
-        super().__init__(name="digests", daemon=True)
-        self.stop = stop
+        super().__init__("digests", stop)
         self.cycles = 0
         self.planned = 0
         self.sent = 0
         self.outcomes: dict[str, int] = {}
-        self.errors: list[str] = []
+        self.began = None
 
-    def cycle(self, now):
+    def describe(self, error: Exception) -> str:
+        return traceback.format_exc(limit=3)
+
+    def step(self):
+        from django.utils import timezone
+
         from agreements import digests
 
+        self.began = self.began or timezone.now()
+        now = max(timezone.now(), self.began) + datetime.timedelta(days=self.cycles + 1)
         planned = digests.plan_due_digests(now)
         sent = digests.send_pending_digests(now)
         for result in planned + sent:
@@ -163,21 +162,41 @@ class Digests(threading.Thread):
         self.sent += sum(1 for r in sent if r.outcome == digests.Outcome.SENT)
         self.cycles += 1
 
-    def run(self):
-        from django.db import connection
-        from django.utils import timezone
 
-        start = timezone.now()
-        try:
-            while not self.stop.is_set():
-                now = max(timezone.now(), start) + datetime.timedelta(days=self.cycles + 1)
-                try:
-                    self.cycle(now)
-                except Exception:
-                    self.errors.append(traceback.format_exc(limit=3))
-                self.stop.wait(DIGEST_EVERY)
-        finally:
-            connection.close()
+class Checker(Loop):
+    """Every CHECK_EVERY s: commit a change to a clause with a note of its own, then read its
+    agreement page through every server at once; each must show the note."""
+
+    every = CHECK_EVERY
+
+    def __init__(self, stop, editor, clause_id, page_urls, cookie):
+        super().__init__("checker", stop)
+        self.editor, self.clause_id = editor, clause_id
+        self.page_urls, self.cookie = page_urls, cookie
+        self.checks = 0
+        self.made = 0
+        self.stale: list[str] = []
+
+    def page(self, url: str) -> str:
+        import urllib.request
+
+        request = urllib.request.Request(url, headers={"Cookie": self.cookie})  # noqa: S310
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+            return response.read().decode()
+
+    def step(self):
+        from agreements.models import Clause
+        from agreements.services import change_status
+
+        clause = Clause.objects.get(pk=self.clause_id)
+        to = next(s for s in Clause.Status.values if s != clause.status)
+        note = f"seen everywhere {self.made + 1}"
+        change_status(clause, to=to, by=self.editor, note=note)
+        self.made += 1
+        for url in self.page_urls:
+            if note not in self.page(url):
+                self.stale.append(f"{url}: {note}")
+        self.checks += 1
 
 
 class Reader(threading.Thread):
@@ -258,9 +277,22 @@ def soak(args, server, name, cleanup) -> int:
     paths = [p.format(**places) for p in SOAK_PAGES]
     paths = [p for p in paths if page_exists(p)]
 
-    say(f"== gunicorn: {args.workers} sync workers")
-    process, base = start_gunicorn(args, environment, Path(workspace.name) / "gunicorn.log")
-    cleanup.add("stop gunicorn", lambda: stop_gunicorn(process))
+    if args.servers > 1 and args.cache == "redis":
+        from bench.redis_server import RedisServer
+
+        redis = RedisServer().start()
+        cleanup.add("stop redis-server", redis.stop)
+        environment = {**environment, "CACHE_URL": redis.url}
+        say(f"== redis-server on port {redis.port}, shared by both servers")
+    processes, bases = [], []
+    for number in range(args.servers):
+        say(f"== gunicorn {number + 1}: {args.workers} sync workers")
+        log = Path(workspace.name) / f"gunicorn-{number + 1}.log"
+        started_process, started_base = start_gunicorn(args, environment, log)
+        cleanup.add("stop gunicorn", lambda p=started_process: stop_gunicorn(p))
+        processes.append(started_process)
+        bases.append(started_base)
+    base = bases[0]
     checked = {p: status_over_http(base + p, cookies[0], {}) for p in paths}
     say(f"   first statuses: {checked}")
     paths = [p for p in paths if checked[p] == 200]
@@ -279,19 +311,34 @@ def soak(args, server, name, cleanup) -> int:
         f"editor every {EDIT_EVERY} s, digests every {DIGEST_EVERY:g} s"
     )
     stop = threading.Event()
-    readers = [Reader(base + p, c, seconds, cookies) for p, c in zip(paths, per_page, strict=True)]
-    editor = Editor(stop, list(record.editors), clause_ids, topic_ids, args.seed)
+    # Each page through one server, the next through the other: readers spread over both.
+    readers = [
+        Reader(bases[i % len(bases)] + p, c, seconds, cookies)
+        for i, (p, c) in enumerate(zip(paths, per_page, strict=True))
+    ]
+    editor = Editor(stop, list(record.editors), clause_ids, topic_ids, args.seed, EDIT_EVERY)
     digest_loop = Digests(stop)
+    threads = [*readers, editor, digest_loop]
+    checker = None
+    if args.servers > 1:
+        checker = Checker(
+            stop,
+            record.editors[0],
+            record.clause,
+            [b + f"/agreements/{record.agreement}/" for b in bases],
+            cookies[-1],
+        )
+        threads.append(checker)
     rss: list[dict] = []
     soak_started = time.monotonic()
-    for thread in (*readers, editor, digest_loop):
+    for thread in threads:
         thread.start()
     try:
         next_sample = soak_started
         while any(r.is_alive() for r in readers):
             if time.monotonic() >= next_sample:
                 elapsed = round(time.monotonic() - soak_started)
-                sample = {"t": elapsed, "workers": worker_memory(process.pid)}
+                sample = {"t": elapsed, "workers": all_workers(processes)}
                 rss.append(sample)
                 say(
                     f"   t={elapsed:>4}s rss {sample['workers']}  changes {editor.made}  "
@@ -299,20 +346,22 @@ def soak(args, server, name, cleanup) -> int:
                 )
                 next_sample += RSS_EVERY
             time.sleep(0.5)
-        rss.append(
-            {"t": round(time.monotonic() - soak_started), "workers": worker_memory(process.pid)}
-        )
+        rss.append({"t": round(time.monotonic() - soak_started), "workers": all_workers(processes)})
     finally:
         stop.set()
         editor.join(timeout=60)
         digest_loop.join(timeout=300)
-    drain(base)
-    stop_gunicorn(process)
+        if checker is not None:
+            checker.join(timeout=120)
+    for each_base, each_process in zip(bases, processes, strict=True):
+        drain(each_base)
+        stop_gunicorn(each_process)
 
     # Checks ------------------------------------------------------------------------------
     from django.core import mail
 
-    changes_after = StatusChange.objects.count()
+    # The checker's changes are its own, not the editor's.
+    changes_after = StatusChange.objects.count() - (checker.made if checker else 0)
     soak_rows = StatusChange.objects.filter(note="soak").count()
     items, deliveries = DigestItem._meta.db_table, DigestDelivery._meta.db_table
     with connection.cursor() as cursor:
@@ -346,7 +395,13 @@ def soak(args, server, name, cleanup) -> int:
         soak_changes_in_no_digest = cursor.fetchone()[0]
     outbox = len(getattr(mail, "outbox", []))
 
-    runs = {r.args[0].removeprefix(base): (r.figures or {"error": r.error}) for r in readers}
+    runs = {}
+    for r in readers:
+        number = bases.index(next(b for b in bases if r.args[0].startswith(b)))
+        label = r.args[0].split("/", 3)[3]
+        runs["/" + label + (f" (server {number + 1})" if len(bases) > 1 else "")] = r.figures or {
+            "error": r.error
+        }
     ok = [f for f in runs.values() if "requests" in f]
     requests = sum(f["requests"] for f in ok)
     statuses: dict[str, int] = {}
@@ -389,7 +444,9 @@ def soak(args, server, name, cleanup) -> int:
         "record": size,
         "workers": args.workers,
         "connections": CONNECTIONS,
-        "pages": {p: c for p, c in zip(paths, per_page, strict=True)},
+        "servers": args.servers,
+        "cache": args.cache if args.servers > 1 else "local",
+        "pages": {key: c for key, c in zip(runs, per_page, strict=True)},
         "requests": requests,
         "rps": round(sum(f["rps"] for f in ok), 1),
         "p95_ms_worst_page": max(p95s) if p95s else None,
@@ -423,6 +480,15 @@ def soak(args, server, name, cleanup) -> int:
             "all_sent_or_pending": set(by_status) <= {"sent", "pending"},
             "errors": digest_loop.errors[:5],
         },
+        "seen_everywhere": None
+        if checker is None
+        else {
+            "checks": checker.checks,
+            "servers_read_per_check": len(bases),
+            "stale_reads": len(checker.stale),
+            "first_stale": checker.stale[:5],
+            "errors": checker.errors[:5],
+        },
         "rss": {
             "samples": rss,
             "per_worker": memory,
@@ -438,21 +504,37 @@ def soak(args, server, name, cleanup) -> int:
         and period_twice == 0
         and results["digests"]["all_sent_or_pending"]
         and results["rss"]["flat"]
+        and (checker is None or (checker.checks > 0 and not checker.stale and not checker.errors))
     )
     args.results_dir.mkdir(parents=True, exist_ok=True)
-    (args.results_dir / "soak.json").write_text(json.dumps(results, indent=2) + "\n")
+    stem = "soak" if args.servers == 1 else f"soak-{args.servers}-{args.cache}"
+    (args.results_dir / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
     markdown = render(results)
-    (args.results_dir / "soak.md").write_text(markdown)
-    say(f"== wrote {args.results_dir / 'soak.json'}, {args.results_dir / 'soak.md'}")
+    (args.results_dir / f"{stem}.md").write_text(markdown)
+    say(f"== wrote {args.results_dir / (stem + '.json')}, {args.results_dir / (stem + '.md')}")
     print(markdown)
     return 0 if results["passed"] else 1
 
 
+def all_workers(processes) -> dict[str, float]:
+    """RSS of the workers of every gunicorn master."""
+    found = {}
+    for process in processes:
+        found |= worker_memory(process.pid)
+    return found
+
+
 def render(r: dict) -> str:
     sc, dg = r["status_changes"], r["digests"]
+    servers = r.get("servers", 1)
     lines = [
-        f"# Soak: {r['minutes']:g} min, {r['record']} record, {r['workers']} workers, "
-        f"{r['connections']} connections",
+        f"# Soak: {r['minutes']:g} min, {r['record']} record, "
+        + (
+            f"{servers} servers of {r['workers']} workers ({r['cache']} cache), "
+            if servers > 1
+            else f"{r['workers']} workers, "
+        )
+        + f"{r['connections']} connections",
         "",
         f"Result: **{'PASS' if r['passed'] else 'FAIL'}** ({r['when']})",
         "",
@@ -469,6 +551,15 @@ def render(r: dict) -> str:
         f"{dg['change_in_two_deliveries_of_a_subscription']}; two deliveries for one period: "
         f"{dg['two_deliveries_for_one_period']}; soak changes in no digest: "
         f"{dg['soak_changes_in_no_digest']}",
+    ]
+    seen = r.get("seen_everywhere")
+    if seen:
+        lines.append(
+            f"- A change seen through every server at its next request: {seen['checks']} "
+            f"checks, each reading {seen['servers_read_per_check']} servers; stale reads "
+            f"{seen['stale_reads']}; errors {seen['errors']}"
+        )
+    lines += [
         "",
         "| page | connections | requests | rps | p95 ms | statuses |",
         "|---|---:|---:|---:|---:|---|",

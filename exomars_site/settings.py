@@ -107,7 +107,8 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's AuthenticationMiddleware, with the user loaded in the session's query.
+    "agreements.sessions.SessionUserMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     # Writes (not reads) carry the user and URL into the audit trail's events.
     "agreements.audit_trail.AuditContextMiddleware",
@@ -191,27 +192,57 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 
-# Rendered parts of the reader pages, each worker's own, keyed by the record's version
-# (agreements/record_cache.py): nothing to run beside the app, and no entry outlives a change.
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "reader-pages",
-        "TIMEOUT": env_int("PAGE_CACHE_SECONDS", 600),
-        "OPTIONS": {"MAX_ENTRIES": env_int("PAGE_CACHE_ENTRIES", 300)},
-    },
-    # The API's request counts per token (agreements/api/access.py), apart from the pages
-    # so that their culling cannot reset a count. Per worker: with N workers a token gets
-    # up to N times the rate.
-    "api-throttle": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "api-throttle",
-        "OPTIONS": {"MAX_ENTRIES": 10000},
-    },
-}
+# Rendered parts of the reader pages, keyed by the record's version (agreements/record_cache.py):
+# no entry outlives a change. Unset CACHE_URL, each worker keeps its own in memory: nothing to
+# run beside the app. CACHE_URL=redis://host:6379/0 shares one Redis between every worker of
+# every app server (exomars_site/cache.py: while Redis is away, pages are served uncached).
+CACHE_URL = env("CACHE_URL")
+PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 600)
+CACHE_SCHEMES = ("redis://", "rediss://", "unix://")
+if CACHE_URL and not CACHE_URL.startswith(CACHE_SCHEMES):
+    STARTUP_REFUSALS.append("CACHE_URL must start with redis://, rediss:// or unix://.")
 
-# Sessions live in the database so that any web process can serve any request.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+def shared_cache(prefix: str, **extra) -> dict:
+    return {
+        "BACKEND": "exomars_site.cache.ForgivingRedisCache",
+        "LOCATION": CACHE_URL,
+        "KEY_PREFIX": prefix,
+        # A Redis that does not answer is given up on quickly: the page is served uncached.
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        **extra,
+    }
+
+
+if CACHE_URL.startswith(CACHE_SCHEMES):
+    CACHES = {
+        "default": shared_cache("pages", TIMEOUT=PAGE_CACHE_SECONDS),
+        # The API's request counts per token, shared too: a token's rate is one budget
+        # across every worker and app server.
+        "api-throttle": shared_cache("api-throttle"),
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "reader-pages",
+            "TIMEOUT": PAGE_CACHE_SECONDS,
+            "OPTIONS": {"MAX_ENTRIES": env_int("PAGE_CACHE_ENTRIES", 300)},
+        },
+        # The API's request counts per token (agreements/api/access.py), apart from the
+        # pages so that their culling cannot reset a count. Per worker: with N workers a
+        # token gets up to N times the rate.
+        "api-throttle": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "api-throttle",
+            "OPTIONS": {"MAX_ENTRIES": 10000},
+        },
+    }
+
+# Sessions live in the database so that any web process can serve any request, in a table
+# that names the user: one query loads the session, the user, the record's version and the
+# reader permission (agreements/sessions.py).
+SESSION_ENGINE = "agreements.sessions"
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 8 * 60 * 60)
 # The age above is an idle timeout, not a fixed lifetime: IdleSessionMiddleware pushes it
 # back as the session is used, writing the session at most once per this many seconds

@@ -14,8 +14,6 @@ import time
 import pytest
 from axes.models import AccessAttempt
 from django.conf import settings
-from django.contrib.sessions.backends.db import SessionStore
-from django.contrib.sessions.models import Session
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -23,6 +21,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from agreements.middleware import REFRESHED_KEY
+from agreements.models import ReaderSession as Session
+from agreements.sessions import SessionStore
 from exomars_site.proxies import client_address
 from tests.conftest import PASSWORD
 
@@ -340,7 +340,7 @@ def test_reading_pages_does_not_write_the_session_each_time(client, stakeholder,
         response = client.get(DASHBOARD)
 
     assert response.status_code == 200
-    session_sql = [query["sql"] for query in queries if "django_session" in query["sql"]]
+    session_sql = [query["sql"] for query in queries if "agreements_readersession" in query["sql"]]
     assert [sql for sql in session_sql if not sql.startswith("SELECT")] == []
     assert settings.SESSION_COOKIE_NAME not in response.cookies
     expires = Session.objects.get(session_key=key).expire_date
@@ -353,7 +353,7 @@ def test_a_request_that_never_reads_the_session_does_not_touch_it(client, stakeh
     with CaptureQueriesContext(connection) as queries:
         assert client.get(reverse("healthz")).status_code == 200
 
-    assert not [q for q in queries if "django_session" in q["sql"]]
+    assert not [q for q in queries if "agreements_readersession" in q["sql"]]
 
 
 def test_the_idle_time_is_set_from_the_environment():

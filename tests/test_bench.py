@@ -87,6 +87,33 @@ def test_every_page_and_fragment_answers_200(report):
             assert figures["errors"]["status"] == 0, (key, concurrency)
 
 
+def test_it_measures_every_page_again_with_the_cache_off(report, bench_run):
+    _, results = bench_run
+    assert report["pages_cold"].keys() == report["pages"].keys()
+    for key, page in report["pages_cold"].items():
+        assert page.keys() >= PAGE_KEYS, key
+    assert_answered_200(report["pages_cold"])
+    assert "right after a change" in (results / "latest.md").read_text()
+
+
+def test_it_measures_every_page_while_an_editor_works(report):
+    assert report["pages_while_editing"].keys() == report["pages"].keys()
+    assert_answered_200(report["pages_while_editing"])
+
+
+def assert_answered_200(pages: dict) -> None:
+    """Every answer was a 200, and pages were answered. (A rendered page can take longer
+    than the quick run's one second on a busy machine: a page with no answer is not a
+    failure of the harness.)"""
+    answered = 0
+    for key, page in pages.items():
+        for concurrency, figures in page["concurrency"].items():
+            answered += figures["requests"]
+            assert set(figures["statuses"]) <= {"200"}, (key, concurrency, figures["statuses"])
+            assert figures["errors"]["status"] == 0, (key, concurrency)
+    assert answered > 0
+
+
 def test_every_reader_page_exists(report):
     assert report["missing_pages"] == []
 

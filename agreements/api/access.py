@@ -94,8 +94,12 @@ class TokenRateThrottle(throttling.SimpleRateThrottle):
     leaked token cannot exhaust its owner's other tokens. A session has one of its own."""
 
     scope = "api"
-    # A cache of its own, so that the page cache's culling cannot forget a rate.
-    cache = caches["api-throttle"]
+
+    @property
+    def cache(self):
+        """A cache of its own, so that the page cache's culling cannot forget a rate; looked
+        up on each request, as settings (CACHE_URL, tests) choose it."""
+        return caches["api-throttle"]
 
     def get_rate(self) -> str:
         return settings.API_THROTTLE_RATE

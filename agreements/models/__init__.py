@@ -11,6 +11,7 @@ One module per concept, each re-exported here so that code imports from `agreeme
 - `digests`: subscriptions and the digest ledger;
 - `tokens`: personal API tokens, stored hashed;
 - `audit`: the audit trail, an event for every write to a record table (django-pghistory).
+- `sessions`: login sessions that name their user in a column, loaded with it in one query.
 """
 
 from .base import (
@@ -90,6 +91,7 @@ from .record import (
     money,
     web_link,
 )
+from .sessions import ReaderSession
 from .tokens import ApiToken, hash_token, new_token_secret
 
 from .audit import EVENT_MODELS, AuditEvent, audited  # isort: skip (after what it tracks)
@@ -127,6 +129,7 @@ __all__ = [
     "Person",
     "Programme",
     "ProgrammeQuerySet",
+    "ReaderSession",
     "ReaderUnknown",
     "RecordVersion",
     "Source",

@@ -33,14 +33,29 @@ from pghistory.trigger import Event as PghistoryTrigger
 from .negotiation import Agreement, Clause, Milestone, Statement, Topic
 from .record import FundingSource, Party, Person, Programme, Source
 
-# The changed columns of an UPDATE, {"column": [old, new]}, as text (an amount keeps its
-# digits). `updated_at` moves on every save and says nothing an event does not.
-DIFF_SQL = (
-    "(SELECT jsonb_object_agg(n.key, jsonb_build_array(o.value, n.value)) "
-    "FROM jsonb_each_text(to_jsonb(NEW)) AS n "
-    "JOIN jsonb_each_text(to_jsonb(OLD)) AS o ON o.key = n.key "
-    "WHERE n.value IS DISTINCT FROM o.value AND n.key <> 'updated_at')"
-)
+
+def derived_columns(model: type[models.Model]) -> list[str]:
+    """Columns no one edits: `updated_at` moves on every save, and a generated column (the
+    stored search document) follows the fields it is made from. Events neither copy nor
+    diff them."""
+    return ["updated_at"] + [
+        field.column
+        for field in model._meta.concrete_fields
+        if isinstance(field, models.GeneratedField)
+    ]
+
+
+def diff_sql(model: type[models.Model]) -> str:
+    """The changed columns of an UPDATE, {"column": [old, new]}, as text (an amount keeps
+    its digits), leaving out the derived ones."""
+    derived = ", ".join(f"'{column}'" for column in derived_columns(model))
+    # The names are the model's own columns, never input.
+    return (
+        "(SELECT jsonb_object_agg(n.key, jsonb_build_array(o.value, n.value)) "  # noqa: S608
+        "FROM jsonb_each_text(to_jsonb(NEW)) AS n "
+        "JOIN jsonb_each_text(to_jsonb(OLD)) AS o ON o.key = n.key "
+        f"WHERE n.value IS DISTINCT FROM o.value AND n.key NOT IN ({derived}))"
+    )
 
 
 class DiffingTrigger(PghistoryTrigger):
@@ -49,7 +64,7 @@ class DiffingTrigger(PghistoryTrigger):
     def get_func(self, model):
         func = super().get_func(model)
         table = f'INSERT INTO "{self.event_model._meta.db_table}" ('
-        diff = DIFF_SQL if self.row == "NEW" and "UPDATE" in str(self.operation) else "NULL"
+        diff = diff_sql(model) if self.row == "NEW" and "UPDATE" in str(self.operation) else "NULL"
         assert func.func.count(table) == 1 and func.func.count(") VALUES (") == 1
         func.func = func.func.replace(table, f'{table}"pgh_diff", ').replace(
             ") VALUES (", f") VALUES ({diff}, "
@@ -99,9 +114,13 @@ def audited(model: type[models.Model], *, name: str = "", trackers=()) -> type[A
     """The event model of `model`: its writes are recorded from the next migration on."""
     opts = model._meta
     name = name or f"{model.__name__}Event"
+    generated = [
+        field.name for field in opts.concrete_fields if isinstance(field, models.GeneratedField)
+    ]
     return pghistory.create_event_model(
         model,
         *(trackers or (Inserted(), Updated(), Deleted())),
+        exclude=generated or None,
         base_model=AuditEvent,
         obj_field=(
             None

@@ -39,7 +39,8 @@ def can_read(user) -> bool:
 
 
 def reader_permission(user) -> models.QuerySet:
-    """The reader permission, if `user` holds it directly or through a group."""
+    """The reader permission, if `user` holds it directly or through a group. `user` may be
+    an expression (`OuterRef("user_id")`), to ask it inside another query."""
     from django.contrib.auth.models import Permission
 
     app_label, codename = READER_PERMISSION.split(".")
@@ -114,6 +115,11 @@ class VisibleQuerySet(models.QuerySet):
             queryset = self.all()
         else:
             queryset = self.filter(self.visibility_rule())
+        # Generated columns (the search document) are for the database's own use: pages
+        # never read them, so they are not sent.
+        generated = [f.attname for f in self.model._meta.concrete_fields if f.generated]
+        if generated:
+            queryset = queryset.defer(*generated)
         queryset._reader = user
         return queryset
 

@@ -38,6 +38,7 @@ from .dates import (
     validate_record_date,
 )
 from .record import FundingBreakdown, Party, Person, Programme, Source, funding_columns
+from .searching import search_document_field
 
 # Agreements and their clauses -------------------------------------------------------------
 
@@ -109,6 +110,7 @@ class Agreement(StatusRecord):
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.DRAFT
     )
+    search_document = search_document_field("title", "summary")
 
     objects = AgreementQuerySet.as_manager()
 
@@ -178,6 +180,7 @@ class Clause(StatusRecord):
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.DRAFT
     )
+    search_document = search_document_field("reference", "title", "text")
 
     objects = ClauseQuerySet.as_manager()
 
@@ -232,6 +235,7 @@ class Topic(StatusRecord):
         _("status"), max_length=20, choices=Status.choices, default=Status.PROPOSED
     )
     next_step = models.CharField(_("next step"), max_length=300, blank=True)
+    search_document = search_document_field("title", "summary", "next_step")
 
     objects = TopicQuerySet.as_manager()
 
@@ -415,6 +419,8 @@ class Statement(VisibleRecord):
         related_name="statements",
         verbose_name=_("topic"),
     )
+    # The speaker's name is searched too, from its own table (agreements/search.py).
+    search_document = search_document_field("summary")
 
     objects = StatementQuerySet.as_manager()
 

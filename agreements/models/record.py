@@ -33,6 +33,7 @@ from .base import (
     visibility_constraint,
 )
 from .dates import DatePrecision, check_date_precision, validate_record_date
+from .searching import search_document_field
 
 # Parties, people, sources -----------------------------------------------------------------
 
@@ -106,6 +107,7 @@ class Source(VisibleRecord):
         _("published on"), null=True, blank=True, validators=[validate_record_date]
     )
     url = models.URLField(_("link"), max_length=500, blank=True)
+    search_document = search_document_field("title", "publisher")
 
     class Meta:
         ordering = ["-published_on", "title"]

@@ -1,0 +1,70 @@
+"""Writers that run beside the readers in `make bench` and `make soak`: each a thread with a
+database connection of its own, committing as an editor would."""
+
+from __future__ import annotations
+
+import random
+import threading
+
+
+class Loop(threading.Thread):
+    """A writer: `step()` every `every` seconds until `stop`, on a database connection of its
+    own, errors counted rather than raised."""
+
+    every = 1.0
+
+    def __init__(self, name: str, stop: threading.Event):
+        super().__init__(name=name, daemon=True)
+        self.stop = stop
+        self.errors: list[str] = []
+
+    def step(self) -> None:
+        raise NotImplementedError
+
+    def run(self):
+        from django.db import connection
+
+        try:
+            while not self.stop.is_set():
+                try:
+                    self.step()
+                except Exception as error:
+                    self.errors.append(self.describe(error))
+                self.stop.wait(self.every)
+        finally:
+            connection.close()
+
+    def describe(self, error: Exception) -> str:
+        return f"{type(error).__name__}: {error}"
+
+
+class Editor(Loop):
+    """A status change to a random clause or topic every `every` seconds, with `note`."""
+
+    def __init__(
+        self,
+        stop: threading.Event,
+        editors,
+        clause_ids,
+        topic_ids,
+        seed: int,
+        every: float,
+        note: str = "soak",
+    ):
+        super().__init__("editor", stop)
+        self.every, self.note = every, note
+        self.editors = editors
+        self.subjects = [("clause", pk) for pk in clause_ids] + [("topic", pk) for pk in topic_ids]
+        self.rng = random.Random(seed)  # noqa: S311
+        self.made = 0
+
+    def step(self):
+        from agreements.models import Clause, Topic
+        from agreements.services import change_status
+
+        kind, pk = self.rng.choice(self.subjects)
+        model = {"clause": Clause, "topic": Topic}[kind]
+        subject = model.objects.get(pk=pk)
+        to = self.rng.choice([s for s in model.Status.values if s != subject.status])
+        change_status(subject, to=to, by=self.rng.choice(self.editors), note=self.note)
+        self.made += 1
