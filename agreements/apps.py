@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -10,3 +11,18 @@ class AgreementsConfig(AppConfig):
     def ready(self) -> None:
         # Registers the deploy check that refuses a production start without secrets.
         from exomars_site import startup  # noqa: F401
+
+        post_migrate.connect(keep_every_trigger_running, sender=self)
+
+
+def keep_every_trigger_running(using: str, **kwargs) -> None:
+    """pgtrigger writes its `_pgtrigger_should_ignore` function again with each trigger a
+    migration installs, and that function lets any client skip the audit triggers. After
+    every `migrate`, it is put back to skipping nothing (agreements/database_guards.py), so
+    a record table opted into the audit trail later cannot reopen the hole."""
+    from django.db import connections
+
+    from .database_guards import NO_TRIGGER_SKIPPED
+
+    with connections[using].cursor() as cursor:
+        cursor.execute(NO_TRIGGER_SKIPPED)

@@ -75,7 +75,8 @@ $$ LANGUAGE plpgsql;
 # pgtrigger lets a session skip a trigger by naming it in the `pgtrigger.ignore` setting,
 # which any client may set: the audit trail's triggers would be skipped by a client that
 # asks. The project never asks, so none is skipped. (pgtrigger writes the function again
-# with each trigger a migration adds; tests/test_audit_trail.py fails if one undoes this.)
+# with each trigger a migration adds: every `migrate` puts this back (agreements/apps.py),
+# and tests/test_audit_trail.py fails if it stays undone.)
 NO_TRIGGER_SKIPPED = """
 CREATE OR REPLACE FUNCTION _pgtrigger_should_ignore(trigger_name NAME) RETURNS BOOLEAN AS $$
 BEGIN

@@ -4,6 +4,8 @@ import pgtrigger.compiler
 import pgtrigger.migrations
 from django.db import migrations
 
+from agreements.database_guards import NO_TRIGGER_SKIPPED
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -201,4 +203,6 @@ class Migration(migrations.Migration):
                 ),
             ),
         ),
+        # The triggers above wrote pgtrigger's skip function again (0012).
+        migrations.RunSQL(NO_TRIGGER_SKIPPED, migrations.RunSQL.noop),
     ]
