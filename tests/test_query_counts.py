@@ -18,8 +18,10 @@ from django.utils import timezone
 from agreements.models import (
     Agreement,
     Clause,
+    ClauseVersion,
     FundingSource,
     Milestone,
+    Position,
     Source,
     Statement,
     StatusChange,
@@ -38,16 +40,20 @@ PAGES = [
     ("/agreements/?q=launch&status=draft&sort=updated&page=2", HTMX, 5),
     ("/agreements/exomars-cooperation/", {}, 9),
     ("/agreements/exomars-cooperation/?clause_status=draft", HTMX, 5),
-    ("/clauses/{clause}/", {}, 5),
+    ("/clauses/{clause}/", {}, 10),
+    ("/clauses/{clause}/compare/", {}, 5),
+    ("/clauses/{clause}/compare/?from=1&to=2&view=side", {}, 5),
+    ("/agreements/exomars-cooperation/positions/", {}, 7),
+    ("/agreements/exomars-cooperation/positions/?level=open&as_of=2013-01-01", HTMX, 7),
     ("/topics/", {}, 5),
     ("/topics/?q=launch&page=2", HTMX, 5),
-    ("/topics/juice/", {}, 8),
+    ("/topics/juice/", {}, 9),
     ("/programmes/exomars/", {}, 6),
-    ("/timeline/", {}, 4),
-    ("/timeline/?agreement=exomars-cooperation&since=2012-01-01", {}, 5),
-    ("/timeline/?page=2", {**HTMX, "HX-Target": "more"}, 4),
-    ("/search/?q=launch", {}, 8),
-    ("/search/?q=launch", HTMX, 8),
+    ("/timeline/", {}, 7),
+    ("/timeline/?agreement=exomars-cooperation&since=2012-01-01", {}, 8),
+    ("/timeline/?page=2", {**HTMX, "HX-Target": "more"}, 7),
+    ("/search/?q=launch", {}, 9),
+    ("/search/?q=launch", HTMX, 9),
 ]
 
 
@@ -149,6 +155,37 @@ def grow(record, count: int) -> None:
             source=record.source,
         )
 
+    # Versions of the texts and positions on them: of the new clauses, and of the first.
+    first_number = ClauseVersion.objects.filter(clause=record.clause).count()
+    versions = ClauseVersion.objects.bulk_create(
+        [
+            ClauseVersion(clause=c, number=1, text="launch", proposed_on=day, recorded_by=editor)
+            for c in clauses
+        ]
+        + [
+            ClauseVersion(
+                clause=record.clause,
+                number=first_number + 1 + index,
+                text=f"launch text {n}",
+                proposed_on=day,
+                recorded_by=editor,
+            )
+            for index, n in enumerate(numbers)
+        ]
+    )
+    Position.objects.bulk_create(
+        Position(
+            party=party,
+            clause=version.clause,
+            version=version,
+            stance="accepts",
+            taken_on=day,
+            recorded_by=editor,
+            source=record.source,
+        )
+        for version in versions
+        for party in (record.esa, record.roscosmos)
+    )
     StatusChange.objects.bulk_create(
         [change(clause=c) for c in clauses]
         + [change(clause=record.clause) for _n in numbers]

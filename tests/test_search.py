@@ -6,10 +6,13 @@ import importlib
 import pytest
 from django.db import connection, transaction
 
-from agreements import search
+from agreements import search, services
 from agreements.models import Clause, Source, Statement, Visibility
 
 index_migration = importlib.import_module("agreements.migrations.0006_search_indexes")
+versions_migration = importlib.import_module(
+    "agreements.migrations.0013_clause_versions_and_positions"
+)
 
 
 def test_it_finds_matches_of_every_kind(record, stakeholder, login):
@@ -20,8 +23,9 @@ def test_it_finds_matches_of_every_kind(record, stakeholder, login):
         summary="Both launches are booked.",
         topic=record.topic,
     )
-    record.clause.text = "Roscosmos provides the launchers for both launches."
-    record.clause.save()
+    services.add_clause_version(
+        record.clause, text="Roscosmos provides the launchers for both launches.", by=record.editor
+    )
     content = login(stakeholder).get("/search/?q=launches").content.decode()
     assert "<h2>Agreements" in content and "ExoMars cooperation" in content
     assert "<h2>Clauses" in content and f'href="/clauses/{record.clause.pk}/"' in content
@@ -160,12 +164,12 @@ def test_the_highlight_escapes_everything_but_its_own_marks():
 
 
 def test_the_search_indexes_cover_what_search_searches():
-    """Migration 0006 copies the fields; an index over other fields would go unused."""
+    """Migrations 0006 and 0013 copy the fields; an index over other fields would go unused."""
     indexed = {
         search.MODELS[searchable.kind]._meta.model_name: searchable.own_fields
         for searchable in search.SEARCHABLE
     }
-    assert indexed == index_migration.INDEXED_FIELDS
+    assert indexed == {**index_migration.INDEXED_FIELDS, **versions_migration.INDEXED_FIELDS}
     assert search.search_config() == index_migration.CONFIG
 
 
@@ -212,3 +216,12 @@ def test_only_the_latest_edited_matches_are_ranked(record, stakeholder, monkeypa
     record.second_clause.save()
     found = list(search.full_text_queryset(stakeholder, clauses, "launchers"))
     assert found == [record.second_clause]
+
+
+def test_it_finds_earlier_texts_after_the_current_ones(negotiation, record, stakeholder, login):
+    content = login(stakeholder).get("/search/", {"q": "Proton"}).content.decode()
+    assert content.index("<h2>Clauses") < content.index("<h2>Earlier texts of clauses")
+    earlier = content[content.index("<h2>Earlier texts of clauses") :]
+    assert "version 1" in earlier
+    assert "version 2" not in earlier  # the current text is the clause's own hit
+    assert "Our fallback text" not in content  # a version of an internal clause
