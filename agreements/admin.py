@@ -39,11 +39,14 @@ from .models import (
     LATEST_DATE,
     Agreement,
     Clause,
+    ClauseVersion,
+    DatePrecision,
     DigestDelivery,
     FundingSource,
     Milestone,
     Party,
     Person,
+    Position,
     Programme,
     Source,
     Statement,
@@ -52,6 +55,7 @@ from .models import (
     Topic,
     Visibility,
     approximate_date,
+    check_date_precision,
     money,
     validate_record_date,
     web_link,
@@ -359,6 +363,27 @@ class BulkStatusChangeForm(forms.Form):
         self.fields["status"].choices = status_choices
 
 
+def action_form(
+    model_admin, request, queryset, form, *, action, title, action_label, intro
+) -> TemplateResponse:
+    """The page of a bulk action that needs details first (templates/admin/agreements/
+    action_on_selected.html)."""
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": title,
+        "subtitle": None,
+        "opts": model_admin.opts,
+        "form": form,
+        "queryset": queryset,
+        "action": action,
+        "action_label": action_label,
+        "intro": intro,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "media": model_admin.media + form.media,
+    }
+    return TemplateResponse(request, "admin/agreements/action_on_selected.html", context)
+
+
 class HistoryLabels:
     """Status values shown by their labels, for the history list and inline."""
 
@@ -371,7 +396,23 @@ class HistoryLabels:
         return obj.to_label
 
 
-class HistoryInline(HistoryLabels, admin.TabularInline):
+class ReadOnlyInline(admin.TabularInline):
+    """Rows of an append-only table on their record's page: added by a service, never here."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class HistoryInline(HistoryLabels, ReadOnlyInline):
     """A record's status history on its own page, read-only."""
 
     model = StatusChange
@@ -385,23 +426,12 @@ class HistoryInline(HistoryLabels, admin.TabularInline):
         "recorded_at",
     )
     ordering = ("-effective_on", "-recorded_at", "-id")
-    extra = 0
-    can_delete = False
     show_change_link = True
     verbose_name = gettext_lazy("status change")
     verbose_name_plural = gettext_lazy("status history")
 
     def get_queryset(self, request: HttpRequest):
         return super().get_queryset(request).with_subjects()
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 class StatusRecordAdmin(VisibleRecordAdmin):
@@ -462,18 +492,22 @@ class StatusRecordAdmin(VisibleRecordAdmin):
         if form.is_valid():
             self.apply_status_change(request, queryset, form)
             return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("Change the status of several %(name)s")
+        return action_form(
+            self,
+            request,
+            queryset,
+            form,
+            action="change_status_of_selected",
+            title=_("Change the status of several %(name)s")
             % {"name": self.opts.verbose_name_plural},
-            "subtitle": None,
-            "opts": self.opts,
-            "form": form,
-            "queryset": queryset,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "media": self.media + form.media,
-        }
-        return TemplateResponse(request, "admin/agreements/change_status_selected.html", context)
+            action_label=_("Change status"),
+            intro=_(
+                "Each of these %(records)s moves to the new status, with one line in its "
+                "history carrying the date, note and source below. Those that already have "
+                "that status are left alone."
+            )
+            % {"records": self.opts.verbose_name_plural},
+        )
 
     def apply_status_change(self, request: HttpRequest, queryset, form) -> None:
         to = form.cleaned_data["status"]
@@ -702,8 +736,153 @@ class AgreementAdmin(StatusRecordAdmin):
         return obj.clause_total
 
 
+def negotiation_error(error: services.NegotiationError) -> ValidationError:
+    return ValidationError(str(error))
+
+
+def event_date_field(label) -> forms.DateField:
+    """When a text was proposed or a position taken; today if left empty."""
+    return forms.DateField(
+        label=label,
+        required=False,
+        initial=timezone.localdate,
+        validators=[validate_record_date],
+        widget=AdminDateWidget,
+        help_text=gettext_lazy("Today if left empty."),
+    )
+
+
+class ClauseForm(StatusRecordForm):
+    """A clause; a new text becomes a new version, with who proposed it, when and how."""
+
+    version_proposed_by = forms.ModelChoiceField(
+        label=gettext_lazy("text proposed by"),
+        queryset=Party.objects.all(),
+        required=False,
+        help_text=gettext_lazy("For a new text; empty for a joint text."),
+    )
+    version_kind = forms.ChoiceField(
+        label=gettext_lazy("kind of text"),
+        choices=ClauseVersion.Kind.choices,
+        initial=ClauseVersion.Kind.PROPOSAL,
+        required=False,
+    )
+    version_proposed_on = event_date_field(gettext_lazy("text proposed on"))
+    version_precision = forms.ChoiceField(
+        label=gettext_lazy("date precision"),
+        choices=DatePrecision.choices,
+        initial=DatePrecision.DAY,
+        required=False,
+    )
+    version_source = forms.ModelChoiceField(
+        label=gettext_lazy("source of the text"), queryset=Source.objects.all(), required=False
+    )
+    version_note = forms.CharField(
+        label=gettext_lazy("note on the text"),
+        required=False,
+        max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    @property
+    def text_was_changed(self) -> bool:
+        return "text" in self.changed_data and bool(self.cleaned_data.get("text", "").strip())
+
+    def clean(self) -> dict:
+        cleaned_data = super().clean()
+        emptied = "text" in self.changed_data and not cleaned_data.get("text", "").strip()
+        if emptied and not self.instance._state.adding:
+            self.add_error("text", _("A text is never erased: record a new version of it instead."))
+        day = cleaned_data.get("version_proposed_on")
+        if day:
+            try:
+                check_date_precision(
+                    day,
+                    cleaned_data.get("version_precision") or DatePrecision.DAY,
+                    "version_proposed_on",
+                )
+            except ValidationError as error:
+                self.add_error(None, error)
+        return cleaned_data
+
+    def version_details(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "proposed_by": data.get("version_proposed_by"),
+            "kind": data.get("version_kind") or ClauseVersion.Kind.PROPOSAL,
+            "proposed_on": data.get("version_proposed_on"),
+            "precision": data.get("version_precision") or DatePrecision.DAY,
+            "source": data.get("version_source"),
+            "note": data.get("version_note") or "",
+        }
+
+
+class ClauseVersionInline(ReadOnlyInline):
+    model = ClauseVersion
+    fields = readonly_fields = (
+        "number",
+        "kind",
+        "proposed_by",
+        "proposed_on",
+        "text",
+        "source",
+        "recorded_by",
+    )
+    ordering = ("-number",)
+    verbose_name_plural = gettext_lazy("versions of the text")
+
+
+class PositionInline(ReadOnlyInline):
+    model = Position
+    fk_name = "clause"
+    fields = readonly_fields = (
+        "party",
+        "stance",
+        "reservation",
+        "version",
+        "taken_on",
+        "visibility",
+        "note",
+        "source",
+    )
+    ordering = ("-taken_on", "-recorded_at", "-id")
+    show_change_link = True
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).select_related("party", "version__clause", "source")
+
+
+class BulkPositionForm(forms.Form):
+    party = forms.ModelChoiceField(label=gettext_lazy("party"), queryset=Party.objects.all())
+    stance = forms.ChoiceField(label=gettext_lazy("stance"), choices=Position.Stance.choices)
+    reservation = forms.ChoiceField(
+        label=gettext_lazy("kind of reservation"),
+        choices=[("", "—"), *Position.ReservationKind.choices],
+        required=False,
+    )
+    taken_on = event_date_field(gettext_lazy("date"))
+    precision = forms.ChoiceField(
+        label=gettext_lazy("date precision"), choices=DatePrecision.choices
+    )
+    source = forms.ModelChoiceField(
+        label=gettext_lazy("source"), queryset=Source.objects.all(), required=False
+    )
+    note = forms.CharField(
+        label=gettext_lazy("note"),
+        required=False,
+        max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    internal = forms.BooleanField(
+        label=gettext_lazy("internal (staff only)"),
+        required=False,
+        help_text=gettext_lazy("A party's confidential position: readers never see it."),
+    )
+
+
 @admin.register(Clause)
 class ClauseAdmin(StatusRecordAdmin):
+    form = ClauseForm
     list_display = (
         "reference",
         "title",
@@ -716,6 +895,8 @@ class ClauseAdmin(StatusRecordAdmin):
     list_filter = ("status", "agreement", "visibility")
     search_fields = ("reference", "title", "text")
     autocomplete_fields = ("agreement", "obligated_party")
+    inlines = [ClauseVersionInline, PositionInline, HistoryInline]
+    actions = ["change_status_of_selected", "record_position_on_selected"]
     fieldsets = (
         (
             None,
@@ -724,14 +905,255 @@ class ClauseAdmin(StatusRecordAdmin):
                     "agreement",
                     ("reference", "position"),
                     "title",
-                    "text",
                     "obligated_party",
                     "visibility",
                 )
             },
         ),
+        (
+            gettext_lazy("Text"),
+            {
+                "fields": (
+                    "text",
+                    ("version_proposed_by", "version_kind"),
+                    ("version_proposed_on", "version_precision"),
+                    "version_source",
+                    "version_note",
+                ),
+                "description": gettext_lazy(
+                    "A changed text is recorded as a new version, proposed by whom, when and "
+                    "where below; earlier versions are kept and can be compared."
+                ),
+            },
+        ),
         StatusRecordAdmin.status_fieldset,
     )
+
+    def save_model(self, request: HttpRequest, obj: Clause, form: ClauseForm, change: bool):
+        text = obj.text
+        if change:
+            # The text changes by a new version only, after the other fields are saved.
+            obj.text = obj._loaded_text
+        super().save_model(request, obj, form, change)
+        if form.text_was_changed:
+            try:
+                services.add_clause_version(
+                    obj, text=text, by=request.user, **form.version_details()
+                )
+            except services.NegotiationError as error:
+                self.message_user(request, str(error), messages.WARNING)
+
+    @admin.action(
+        permissions=["change"],
+        description=gettext_lazy("Record a position of a party on the selected clauses"),
+    )
+    def record_position_on_selected(self, request: HttpRequest, queryset):
+        form = BulkPositionForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            self.apply_position(request, queryset, form.cleaned_data)
+            return None
+        return action_form(
+            self,
+            request,
+            queryset,
+            form,
+            action="record_position_on_selected",
+            title=_("Record a position on several clauses"),
+            action_label=_("Record the position"),
+            intro=_(
+                "The party's position below is recorded on each of these clauses, on its "
+                "current text. Clauses of an agreement the party does not negotiate are left "
+                "alone."
+            ),
+        )
+
+    def apply_position(self, request: HttpRequest, queryset, data: dict) -> None:
+        recorded, left_alone = [], []
+        with transaction.atomic():
+            for clause in queryset.select_related("agreement").order_by("pk"):
+                try:
+                    services.record_position(
+                        data["party"],
+                        clause=clause,
+                        stance=data["stance"],
+                        reservation=data["reservation"],
+                        taken_on=data["taken_on"],
+                        precision=data["precision"],
+                        source=data["source"],
+                        note=data["note"],
+                        internal=data["internal"],
+                        by=request.user,
+                    )
+                except services.NegotiationError as error:
+                    left_alone.append(f"{clause} ({error})")
+                else:
+                    recorded.append(clause)
+        if recorded:
+            self.message_user(
+                request,
+                _("Position recorded on %(count)d clauses.") % {"count": len(recorded)},
+                messages.SUCCESS,
+            )
+        if left_alone:
+            self.message_user(
+                request,
+                _("Left alone: %(records)s.") % {"records": "; ".join(left_alone)},
+                messages.WARNING,
+            )
+
+
+class PositionForm(forms.ModelForm):
+    internal = forms.BooleanField(
+        label=gettext_lazy("internal (staff only)"),
+        required=False,
+        help_text=gettext_lazy("A party's confidential position: readers never see it."),
+    )
+
+    class Meta:
+        model = Position
+        fields = (
+            "party",
+            "clause",
+            "topic",
+            "stance",
+            "reservation",
+            "version",
+            "taken_on",
+            "precision",
+            "source",
+            "statement",
+            "note",
+        )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            data["version"] = services.check_position(
+                data["party"],
+                stance=data["stance"],
+                clause=data.get("clause"),
+                topic=data.get("topic"),
+                reservation=data.get("reservation") or "",
+                version=data.get("version"),
+            )
+        except services.NegotiationError as error:
+            raise negotiation_error(error) from error
+        return data
+
+    def _post_clean(self) -> None:
+        # The row is made by the service, which checks the rest; no model validation
+        # against a half-filled instance.
+        pass
+
+
+class AppendOnlyAdmin(MalformedInputRefused, admin.ModelAdmin):
+    """Events added through a service; never changed or deleted."""
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(Position)
+class PositionAdmin(AppendOnlyAdmin):
+    form = PositionForm
+    list_display = ("party", "stance", "reservation", "clause", "topic", "taken_on", "visibility")
+    list_filter = ("stance", "party", "visibility")
+    search_fields = ("note", "clause__title", "topic__title", "party__name")
+    autocomplete_fields = ("party", "clause", "topic", "version", "source", "statement")
+    date_hierarchy = "taken_on"
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).select_related("party", "clause", "topic")
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict:
+        # "Add a position" links from a clause page carry ?clause=<id>.
+        return {
+            key: value
+            for key, value in super().get_changeform_initial_data(request).items()
+            if key in {"clause", "topic", "party"} and str(value).isdigit()
+        }
+
+    def save_model(self, request: HttpRequest, obj: Position, form: PositionForm, change: bool):
+        data = form.cleaned_data
+        saved = services.record_position(
+            data["party"],
+            clause=data.get("clause"),
+            topic=data.get("topic"),
+            stance=data["stance"],
+            reservation=data.get("reservation") or "",
+            version=data.get("version"),
+            taken_on=data.get("taken_on"),
+            precision=data.get("precision") or DatePrecision.DAY,
+            source=data.get("source"),
+            statement=data.get("statement"),
+            note=data.get("note") or "",
+            internal=data.get("internal", False),
+            by=request.user,
+        )
+        # The admin goes on with `obj` (its log entry, its message): make it the saved row.
+        obj.__dict__.update(saved.__dict__)
+
+
+class ClauseVersionForm(forms.ModelForm):
+    class Meta:
+        model = ClauseVersion
+        fields = (
+            "clause",
+            "text",
+            "proposed_by",
+            "kind",
+            "proposed_on",
+            "precision",
+            "source",
+            "note",
+        )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        clause, text = data.get("clause"), (data.get("text") or "").strip()
+        if clause is not None and text and text == clause.text.strip():
+            self.add_error("text", _("This is the clause's current text already."))
+        return data
+
+    def _post_clean(self) -> None:
+        pass  # the number is the service's to give
+
+
+@admin.register(ClauseVersion)
+class ClauseVersionAdmin(AppendOnlyAdmin):
+    form = ClauseVersionForm
+    list_display = ("clause", "number", "kind", "proposed_by", "proposed_on")
+    list_filter = ("kind", "proposed_by")
+    search_fields = ("text", "clause__title", "clause__reference")
+    autocomplete_fields = ("clause", "proposed_by", "source")
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).select_related("clause", "proposed_by")
+
+    def save_model(self, request, obj: ClauseVersion, form: ClauseVersionForm, change: bool):
+        data = form.cleaned_data
+        try:
+            saved = services.add_clause_version(
+                data["clause"],
+                text=data["text"],
+                by=request.user,
+                proposed_by=data.get("proposed_by"),
+                kind=data["kind"],
+                proposed_on=data.get("proposed_on"),
+                precision=data.get("precision") or DatePrecision.DAY,
+                source=data.get("source"),
+                note=data.get("note") or "",
+            )
+        except services.NegotiationError as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return
+        # The admin goes on with `obj` (its log entry, its message): make it the saved row.
+        obj.__dict__.update(saved.__dict__)
 
 
 @admin.register(Topic)

@@ -124,6 +124,9 @@ READ_WRITE = "SELECT, INSERT, UPDATE, DELETE"
 RUNTIME_PRIVILEGES = {
     "agreements_statuschange": APPEND_ONLY,
     **dict.fromkeys(AUDIT_TABLES, APPEND_ONLY),
+    # The negotiation's events (migration 0013): versions of clause texts, positions.
+    "agreements_clauseversion": APPEND_ONLY,
+    "agreements_position": APPEND_ONLY,
     # The ledger's rows are added by planning and only ever taken back whole: when a
     # delivery is cancelled, or with their subscription. Never edited.
     "agreements_digestitem": "SELECT, INSERT, DELETE",

@@ -34,11 +34,13 @@ from .audit_trail import recorded
 from .models import (
     Agreement,
     Clause,
+    ClauseVersion,
     DatePrecision,
     FundingSource,
     Milestone,
     Party,
     Person,
+    Position,
     Programme,
     Source,
     Statement,
@@ -247,6 +249,7 @@ class DemoLoader:
         topics = self.load_topics(parties)
         self.load_milestones(programme, agreement, topics)
         self.load_statements(people, agreement, topics)
+        self.load_negotiation(parties, agreement, topics)
 
     def load_parties(self) -> dict[str, Party]:
         rows = [
@@ -606,3 +609,59 @@ class DemoLoader:
                 {"person": person, "summary": summary},
                 {"said_on": said_on, "source": self.source, **links},
             )
+
+    def load_negotiation(
+        self, parties: dict[str, Party], agreement: Agreement, topics: dict[str, Topic]
+    ) -> None:
+        """The texts and positions as they stood when the draft was approved: each clause's
+        text is the two agencies' joint draft (version 1), which both approved, subject to
+        signature (ad referendum). The ministers' backing is a statement, not a position.
+        On Juice, ESA put forward a shared launch; Roscosmos has not accepted it."""
+        esa, roscosmos = parties["esa"], parties["roscosmos"]
+        for clause in agreement.clauses.order_by("position"):
+            if not clause.versions.exists():
+                services.add_clause_version(
+                    clause,
+                    text=clause.text,
+                    by=self.editor,
+                    proposed_by=None,
+                    kind=ClauseVersion.Kind.COMPROMISE,
+                    proposed_on=DRAFT_APPROVED_ON,
+                    source=self.source,
+                    note="Joint draft negotiated by the two agencies.",
+                    recorded_at=self.next_recorded_at(),
+                )
+                self.report(f"Created clause version: {clause} v1")
+            if clause.positions.exists():
+                continue
+            for party in (esa, roscosmos):
+                services.record_position(
+                    party,
+                    clause=clause,
+                    stance=Position.Stance.ACCEPTS_AD_REFERENDUM,
+                    by=self.editor,
+                    taken_on=DRAFT_APPROVED_ON,
+                    source=self.source,
+                    note="Approved with the draft agreement; binding once signed.",
+                    recorded_at=self.next_recorded_at(),
+                )
+            self.report(f"Created positions of ESA and Roscosmos on {clause}")
+        juice = topics["juice"]
+        if not juice.positions.exists():
+            services.record_position(
+                esa,
+                topic=juice,
+                stance=Position.Stance.PROPOSES,
+                by=self.editor,
+                taken_on=DRAFT_APPROVED_ON,
+                source=self.source,
+                statement=Statement.objects.filter(topic=juice, person__name__contains="Nordlund")
+                .order_by("pk")
+                .first(),
+                note=(
+                    "ESA proposes launching Russia's Ganymede mission together with Juice on "
+                    "one Proton in 2022, saving ExoMars launch costs. Roscosmos has not agreed."
+                ),
+                recorded_at=self.next_recorded_at(),
+            )
+            self.report("Created ESA's proposal on Juice")

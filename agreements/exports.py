@@ -164,7 +164,8 @@ def download(
     filename = f"{name}-{timezone.localdate().isoformat()}.{wanted}"
     language = translation.get_language()
     sheet_columns = [part for column in columns for part in _sheet_columns(column, request.user)]
-    rows = rows.iterator(chunk_size=CHUNK_ROWS)
+    # A queryset is read in chunks; a list (the position grid's rows) is already in hand.
+    rows = rows.iterator(chunk_size=CHUNK_ROWS) if isinstance(rows, QuerySet) else iter(rows)
     if wanted == "csv":
         response = StreamingHttpResponse(
             _csv_lines(sheet_columns, rows, language),
@@ -208,6 +209,17 @@ TEMPLATE_COLUMNS: dict[str, Callable[[], list[SheetColumn]]] = {
 }
 
 
+def _position(position) -> str:
+    """A grid cell: "Reserves (scrutiny), 19 Nov 2012, version 2"."""
+    if position is None:
+        return ""
+    return _("%(stance)s, %(date)s, version %(number)s") % {
+        "stance": position.stance_label,
+        "date": position.when,
+        "number": position.version.number if position.version_id else "—",
+    }
+
+
 def _sheet_columns(column: Column, user) -> list[SheetColumn]:
     """The sheet's columns for one column of a page's table: a value typed as a spreadsheet
     wants it, and beside it what the page writes into the same cell (a currency, how
@@ -239,6 +251,10 @@ def _sheet_columns(column: Column, user) -> list[SheetColumn]:
         return dates
     if kind in (Kind.RECORD, Kind.SOURCE):
         return [SheetColumn(heading, lambda row: _shown_name(column.value(row), user), width=30)]
+    if kind == Kind.LEVEL:
+        return [SheetColumn(heading, lambda row: row.level_label, width=16)]
+    if kind == Kind.POSITION:
+        return [SheetColumn(heading, lambda row: _position(column.value(row)), width=30)]
     if kind == Kind.TEMPLATE:
         return TEMPLATE_COLUMNS[column.template]()
     raise ValueError(f"a column of unknown kind {kind!r}")

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
+from . import events
 from .digests import funding_detail
 from .emails import absolute_url, site_host
 from .models import (
@@ -71,29 +72,42 @@ class ChangesFeed(Feed):
         return _("Status changes in the negotiation tracker")
 
     def subtitle(self, user) -> str:
-        return _("Every status change you may see, newest first.")
+        return _("Every status change, new clause text and position you may see, newest first.")
 
     def link(self, user) -> str:
         return absolute_url(reverse("agreements:timeline"))
 
-    def items(self, user) -> list[StatusChange]:
+    def items(self, user) -> list[StatusChange | events.Event]:
         changes = list(
             StatusChange.objects.visible_to(user).with_subjects().newest_first()[:FEED_LENGTH]
         )
         for change in changes:
             # A change's source is a record of its own, shown only if the reader may see it.
             change.shown_source = shown_to(change.source, user)
-        return changes
+        # The negotiation's versions and positions, in plain words (agreements/events.py).
+        merged = changes + events.latest_events(user, FEED_LENGTH)
+        merged.sort(key=lambda item: item.recorded_at, reverse=True)
+        return merged[:FEED_LENGTH]
 
-    def item_title(self, change: StatusChange) -> str:
+    def item_title(self, change: StatusChange | events.Event) -> str:
+        if isinstance(change, events.Event):
+            return change.sentence
         return _("%(subject)s: %(from)s → %(to)s") % {
             "subject": change.subject,
             "from": change.from_label or "—",
             "to": change.to_label,
         }
 
-    def item_description(self, change: StatusChange) -> str:
+    def item_description(self, change: StatusChange | events.Event) -> str:
         # The description is HTML; every value in it is escaped by format_html.
+        if isinstance(change, events.Event):
+            facts = [change.when, _("recorded by %(name)s") % {"name": change.recorded_by}]
+            if change.source:
+                facts.append(_("source: %(source)s") % {"source": change.source})
+            description = format_html("<p>{}</p>", ", ".join(facts))
+            if change.note:
+                description += linebreaks(change.note, autoescape=True)
+            return description
         facts = [
             _("Effective %(date)s") % {"date": approximate_date(change.effective_on)},
             _("recorded by %(name)s") % {"name": change.author_name},
@@ -105,11 +119,15 @@ class ChangesFeed(Feed):
             description += linebreaks(change.note, autoescape=True)
         return description
 
-    def item_link(self, change: StatusChange) -> str:
+    def item_link(self, change: StatusChange | events.Event) -> str:
+        if isinstance(change, events.Event):
+            return absolute_url(change.url)
         return absolute_url(change.subject.get_absolute_url())
 
-    def item_guid(self, change: StatusChange) -> str:
+    def item_guid(self, change: StatusChange | events.Event) -> str:
         # Several changes share a link (their subject's page); the id must be their own.
+        if isinstance(change, events.Event):
+            return f"tag:{site_host()},2012:{change.guid}"
         return f"tag:{site_host()},2012:status-change/{change.pk}"
 
     item_guid_is_permalink = False
@@ -120,7 +138,9 @@ class ChangesFeed(Feed):
     def item_updateddate(self, change: StatusChange) -> datetime.datetime:
         return change.recorded_at
 
-    def item_author_name(self, change: StatusChange) -> str:
+    def item_author_name(self, change: StatusChange | events.Event) -> str:
+        if isinstance(change, events.Event):
+            return change.recorded_by
         return change.author_name
 
 

@@ -19,7 +19,7 @@ from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .models import StatusChange
+from .models import Level, StatusChange, validate_record_date
 
 MAX_SEARCH_LENGTH = 200
 DATE_INPUT_FORMATS = ["%Y-%m-%d"]
@@ -204,3 +204,76 @@ class TimelineFilterForm(ReaderQueryForm):
 
 class SearchForm(ReaderQueryForm):
     q = search_field(_("Search the record"))
+
+
+class PositionGridForm(ReaderQueryForm):
+    """The position grid's day (`as_of`) and its level filter (`level`, repeated)."""
+
+    as_of = forms.DateField(
+        label=_("As it stood on"),
+        required=False,
+        input_formats=DATE_INPUT_FORMATS,
+        widget=DateInput(),
+        validators=[validate_record_date],
+        error_messages={"invalid": _("Enter dates as YYYY-MM-DD, for example 2012-11-19.")},
+    )
+    level = forms.MultipleChoiceField(
+        label=_("Agreement level"),
+        required=False,
+        choices=Level.choices,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, data: QueryDict | None):
+        super().__init__(data)
+        self.drop_unknown("level", Level.values)
+
+    @property
+    def selected_levels(self) -> list[str]:
+        return self.data.getlist("level")
+
+
+class CompareForm(ReaderQueryForm):
+    """Which two versions of a clause a redline compares, and how it is laid out. Left out,
+    they are the last two; given the other way round, they are swapped."""
+
+    INLINE, SIDE_BY_SIDE = "inline", "side"
+
+    old = forms.IntegerField(label=_("From version"), required=False, min_value=1)
+    new = forms.IntegerField(label=_("To version"), required=False, min_value=1)
+    view = forms.ChoiceField(
+        label=_("Layout"),
+        required=False,
+        choices=[(INLINE, _("Inline")), (SIDE_BY_SIDE, _("Side by side"))],
+    )
+
+    def __init__(self, data: QueryDict | None, *, numbers: list[int]):
+        # `from` is a Python keyword: the URL's from/to are the form's old/new.
+        data = data.copy() if data is not None else QueryDict(mutable=True)
+        for url_name, name in (("from", "old"), ("to", "new")):
+            if url_name in data:
+                data.setlist(name, data.getlist(url_name))
+        super().__init__(data)
+        self.numbers = numbers
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        old, new = cleaned.get("old"), cleaned.get("new")
+        for number in (old, new):
+            if number is not None and number not in self.numbers:
+                raise forms.ValidationError(
+                    _("This clause has no version %(number)s.") % {"number": number},
+                    code="unknown",
+                )
+        latest = self.numbers[-1] if self.numbers else None
+        if new is None:
+            new = latest if old is None or old != latest else old
+        if old is None:
+            old = max([n for n in self.numbers if n < new] or [new]) if new else None
+        if old is not None and new is not None and old > new:
+            old, new = new, old
+        cleaned["old"], cleaned["new"] = old, new
+        cleaned["view"] = cleaned.get("view") or self.INLINE
+        return cleaned

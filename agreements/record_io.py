@@ -16,6 +16,7 @@ from django.contrib.auth.models import Group, User
 from django.core import serializers
 from django.core.management.color import no_style
 from django.db import connection, models, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from . import models as domain
@@ -37,7 +38,11 @@ RECORD_MODELS: list[type[models.Model]] = [
     domain.Milestone,
     domain.Statement,
     domain.StatusChange,
+    domain.ClauseVersion,
+    domain.Position,
 ]
+# Rows that name the account that recorded them.
+RECORDED_BY_MODELS = {domain.StatusChange, domain.ClauseVersion, domain.Position}
 
 Progress = Callable[[str], None]
 
@@ -47,7 +52,11 @@ class RecordImportError(Exception):
 
 
 def export_record(progress: Progress | None = None) -> dict[str, Any]:
-    users = User.objects.filter(recorded_status_changes__isnull=False).distinct()
+    users = User.objects.filter(
+        Q(recorded_status_changes__isnull=False)
+        | Q(recorded_clauseversions__isnull=False)
+        | Q(recorded_positions__isnull=False)
+    ).distinct()
     usernames = dict(users.values_list("pk", "username"))
     data: dict[str, Any] = {
         "format": FORMAT,
@@ -80,7 +89,7 @@ def export_record(progress: Progress | None = None) -> dict[str, Any]:
         )
         for row in rows:
             row.pop("model", None)
-            if model is domain.StatusChange:
+            if model in RECORDED_BY_MODELS:
                 # Accounts are named, not numbered: ids differ between databases.
                 row["fields"]["recorded_by"] = usernames[row["fields"]["recorded_by"]]
         data["records"][label] = rows
@@ -144,7 +153,7 @@ def _import_record(data: dict[str, Any], progress: Progress | None) -> dict[str,
     for model in RECORD_MODELS:
         label = model._meta.label_lower
         rows = records.get(label, [])
-        if model is domain.StatusChange:
+        if model in RECORDED_BY_MODELS:
             for row in rows:
                 username = row["fields"]["recorded_by"]
                 if username not in user_ids:

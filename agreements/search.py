@@ -34,7 +34,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from .models import Agreement, Clause, Source, Statement, Topic, web_link
+from .models import Agreement, Clause, ClauseVersion, Source, Statement, Topic, web_link
 from .models.searching import SEARCH_CONFIG, SEARCH_DOCUMENT
 
 RESULTS_PER_KIND = 20
@@ -74,9 +74,13 @@ class Searchable:
     label: str
     fields: tuple[str, ...]
     related: tuple[str, ...] = ()
+    order: tuple[str, ...] = CANDIDATE_ORDER
 
     def queryset(self, user) -> QuerySet:
         queryset = MODELS[self.kind].objects.visible_to(user)
+        if self.kind == "versions":
+            # The current text is the clause's, found among the clauses: here the earlier ones.
+            queryset = queryset.exclude(text=F("clause__text"))
         return queryset.select_related(*self.related) if self.related else queryset
 
     @property
@@ -97,6 +101,7 @@ MODELS = {
     "topics": Topic,
     "statements": Statement,
     "sources": Source,
+    "versions": ClauseVersion,
 }
 
 SEARCHABLE = [
@@ -107,6 +112,14 @@ SEARCHABLE = [
         "statements", _("Statements"), ("summary", "person__name"), ("person", "agreement", "topic")
     ),
     Searchable("sources", _("Sources"), ("title", "publisher")),
+    # After the clauses, whose current texts come first: the texts they had before.
+    Searchable(
+        "versions",
+        _("Earlier texts of clauses"),
+        ("text",),
+        ("clause__agreement", "proposed_by"),
+        order=("-recorded_at", "-pk"),
+    ),
 ]
 
 
@@ -123,6 +136,9 @@ def searched_text(fields: tuple[str, ...]) -> Concat:
     parts = []
     for name in fields:
         parts += [F(name), Value(SEPARATOR)]
+    if len(fields) == 1:  # Concat wants two: the text and nothing
+        parts[-1] = Value("")
+        return Concat(*parts, output_field=CharField())
     return Concat(*parts[:-1], output_field=CharField())
 
 
@@ -204,7 +220,7 @@ def full_text_queryset(user, searchable: Searchable, query: str) -> QuerySet:
     """
     search_query = query_of(query)
     candidates = matching(searchable.queryset(user), searchable, query)
-    candidates = candidates.order_by(*CANDIDATE_ORDER).values("pk")[:RANKED_MATCHES]
+    candidates = candidates.order_by(*searchable.order).values("pk")[:RANKED_MATCHES]
     marked = SearchHeadline(
         searched_text(searchable.fields),
         search_query,

@@ -1,7 +1,9 @@
-"""Writes to the negotiation record that have rules: status changes.
+"""Writes to the negotiation record that have rules: status changes, versions of clause
+texts and positions.
 
-`change_status` is the only code that writes a `status`. The admin form, the admin bulk
-actions, `load_demo`, imports and tests all call it, so every change has its history row.
+`change_status` is the only code that writes a `status`, `add_clause_version` the only one
+that writes a clause's `text`, `record_position` the only one that adds a position. The
+admin forms, the admin bulk actions, `load_demo`, imports and tests all call them.
 """
 
 from __future__ import annotations
@@ -9,11 +11,27 @@ from __future__ import annotations
 import datetime
 import logging
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import Agreement, Clause, FundingSource, Source, StatusChange, Topic
+from .models import (
+    Agreement,
+    Clause,
+    ClauseVersion,
+    DatePrecision,
+    FundingSource,
+    Party,
+    Position,
+    Source,
+    Statement,
+    StatusChange,
+    Topic,
+    Visibility,
+    check_date_precision,
+    validate_record_date,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -159,3 +177,183 @@ def record_creation(
             source=source,
             recorded_at=recorded_at,
         )
+
+
+# The negotiation: versions of clause texts, positions ---------------------------------------
+
+
+class NegotiationError(Exception):
+    """A version or position the record's rules refuse; the message is for the editor."""
+
+
+def _checked_date(day: datetime.date | None, precision: str, field: str) -> datetime.date:
+    if precision not in DatePrecision.values:
+        raise NegotiationError(_("Unknown date precision."))
+    if day is None:
+        day = timezone.localdate()
+    elif not isinstance(day, datetime.date):
+        raise NegotiationError(_("The date must be a date."))
+    try:
+        validate_record_date(day)
+        check_date_precision(day, precision, field)
+    except ValidationError as error:
+        raise NegotiationError(" ".join(error.messages)) from error
+    return day
+
+
+def add_clause_version(
+    clause: Clause,
+    *,
+    text: str,
+    by,
+    proposed_by: Party | None = None,
+    kind: str = ClauseVersion.Kind.PROPOSAL,
+    proposed_on: datetime.date | None = None,
+    precision: str = DatePrecision.DAY,
+    source: Source | None = None,
+    note: str = "",
+    recorded_at: datetime.datetime | None = None,
+) -> ClauseVersion:
+    """Append a new text to `clause` and make it the clause's current text, atomically.
+
+    Refuses an empty text and one identical to the current version: a version is a change.
+    """
+    text = (text or "").strip()
+    if not text:
+        raise NegotiationError(_("A version needs a text."))
+    if kind not in ClauseVersion.Kind.values:
+        raise NegotiationError(_("Unknown kind of version."))
+    if clause.pk is None:
+        raise NegotiationError(_("Save the clause before adding a version of its text."))
+    proposed_on = _checked_date(proposed_on, precision, "proposed_on")
+    with transaction.atomic():
+        # Lock the clause: two editors adding a version at once get numbers n and n+1.
+        Clause.objects.select_for_update().only("pk").get(pk=clause.pk)
+        latest = clause.versions.order_by("-number").first()
+        if latest is not None and latest.text == text:
+            raise NegotiationError(
+                _("This is the text of version %(number)s already.") % {"number": latest.number}
+            )
+        version = ClauseVersion.objects.create(
+            clause=clause,
+            number=(latest.number + 1) if latest else 1,
+            text=text,
+            proposed_by=proposed_by,
+            kind=kind,
+            proposed_on=proposed_on,
+            precision=precision,
+            source=source,
+            note=note,
+            recorded_by=by,
+            recorded_at=recorded_at or timezone.now(),
+        )
+        clause.text = text
+        clause._version_in_progress = True
+        try:
+            clause.save(update_fields=["text", "updated_at"])
+        finally:
+            clause._version_in_progress = False
+    logger.info(
+        "clause version %s: clause %s v%s by %s",
+        version.pk,
+        clause.pk,
+        version.number,
+        getattr(by, "username", by),
+    )
+    return version
+
+
+def check_position(
+    party: Party,
+    *,
+    stance: str,
+    clause: Clause | None = None,
+    topic: Topic | None = None,
+    reservation: str = "",
+    version: ClauseVersion | None = None,
+) -> ClauseVersion | None:
+    """Raise NegotiationError unless the position may be recorded; return the version it
+    refers to (the clause's current one unless given). The admin's form asks it first."""
+    if (clause is None) == (topic is None):
+        raise NegotiationError(_("A position is on one clause or one topic."))
+    if stance not in Position.Stance.values:
+        raise NegotiationError(_("Unknown stance."))
+    if stance == Position.Stance.RESERVES:
+        if reservation not in Position.ReservationKind.values:
+            raise NegotiationError(_("Say what kind of reservation it is."))
+    elif reservation:
+        raise NegotiationError(_("Only a reservation has a kind."))
+    if topic is not None:
+        if version is not None:
+            raise NegotiationError(_("A topic has no versions of a text."))
+        if not topic.parties.filter(pk=party.pk).exists():
+            raise NegotiationError(_("%(party)s is not a party to this topic.") % {"party": party})
+        return None
+    if not clause.agreement.parties.filter(pk=party.pk).exists():
+        raise NegotiationError(
+            _("%(party)s does not negotiate this clause's agreement.") % {"party": party}
+        )
+    if version is None:
+        version = clause.versions.order_by("-number").first()
+        if version is None:
+            raise NegotiationError(_("Record the clause's text before positions on it."))
+    elif version.clause_id != clause.pk:
+        raise NegotiationError(_("This version is of another clause."))
+    return version
+
+
+def record_position(
+    party: Party,
+    *,
+    stance: str,
+    by,
+    clause: Clause | None = None,
+    topic: Topic | None = None,
+    reservation: str = "",
+    version: ClauseVersion | None = None,
+    taken_on: datetime.date | None = None,
+    precision: str = DatePrecision.DAY,
+    source: Source | None = None,
+    statement: Statement | None = None,
+    note: str = "",
+    internal: bool = False,
+    recorded_at: datetime.datetime | None = None,
+) -> Position:
+    """Append `party`'s position on a clause (on its current text unless `version` says
+    which) or on a topic. The party must be one negotiating the clause's agreement, or
+    the topic."""
+    taken_on = _checked_date(taken_on, precision, "taken_on")
+    with transaction.atomic():
+        version = check_position(
+            party,
+            stance=stance,
+            clause=clause,
+            topic=topic,
+            reservation=reservation,
+            version=version,
+        )
+        position = Position.objects.create(
+            party=party,
+            clause=clause,
+            topic=topic,
+            stance=stance,
+            reservation=reservation,
+            version=version,
+            taken_on=taken_on,
+            precision=precision,
+            source=source,
+            statement=statement,
+            note=note,
+            visibility=Visibility.INTERNAL if internal else Visibility.SHARED,
+            recorded_by=by,
+            recorded_at=recorded_at or timezone.now(),
+        )
+    logger.info(
+        "position %s: %s %s on %s by %s",
+        position.pk,
+        party.pk,
+        stance,
+        position.subject,
+        getattr(by, "username", by),
+    )
+    return position

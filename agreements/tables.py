@@ -42,6 +42,8 @@ class Kind(enum.StrEnum):
     APPROXIMATE_DATE = "approximate_date"  # a date as precise as `precision` says
     RECORD = "record"  # a linked record (a party), shown only if the reader may see it
     SOURCE = "source"  # a source, linked to where it is published, if the reader may see it
+    LEVEL = "level"  # the row's agreement level as a badge (`with_levels()`)
+    POSITION = "position"  # a party's position: stance, date, source; "earlier text" if so
     TEMPLATE = "template"  # anything else: `template` is rendered with the row as `row`
 
 
@@ -106,7 +108,45 @@ CLAUSES = [
     Column(_("Clause"), "title", kind=Kind.NAME),
     Column(_("Obligated party"), "obligated_party", kind=Kind.RECORD),
     Column(_("Status"), kind=Kind.STATUS),
+    Column(_("Agreement level"), kind=Kind.LEVEL),
 ]
+
+# The negotiation: positions and versions -------------------------------------------------
+
+
+def position_grid(parties) -> list[Column]:
+    """Clauses down, negotiating parties across: a row is a clause from `with_levels()`
+    carrying `position_<party pk>` (views.position_grid_rows)."""
+    return [
+        Column(_("Ref."), "reference"),
+        Column(_("Clause"), "title", kind=Kind.NAME),
+        Column(_("Agreement level"), kind=Kind.LEVEL),
+        *(Column(str(party), f"position_{party.pk}", kind=Kind.POSITION) for party in parties),
+    ]
+
+
+VERSIONS = [
+    Column(_("Version"), "label", kind=Kind.NAME),
+    Column(_("Kind"), "kind_label"),
+    Column(_("Proposed by"), "proposer_name"),
+    Column(_("Date"), "proposed_on", kind=Kind.APPROXIMATE_DATE, precision="precision"),
+    Column(_("Words changed"), "words_changed", kind=Kind.NUMBER),
+    Column(_("Source"), "source", kind=Kind.SOURCE),
+    Column(_("Note"), "note", kind=Kind.NOTE),
+]
+
+_POSITION_DETAILS = [
+    Column(_("Date"), "taken_on", kind=Kind.APPROXIMATE_DATE, precision="precision"),
+    Column(_("Party"), "party", kind=Kind.RECORD),
+    Column(_("Position"), "stance_label"),
+]
+_POSITION_NOTES = [
+    Column(_("Note"), "note", kind=Kind.NOTE),
+    Column(_("Source"), "source", kind=Kind.SOURCE),
+]
+# A clause's positions over time, and a topic's (which has no versions of a text).
+POSITIONS = [*_POSITION_DETAILS, Column(_("On version"), "version.number"), *_POSITION_NOTES]
+TOPIC_POSITIONS = [*_POSITION_DETAILS, *_POSITION_NOTES]
 
 TOPICS = [
     Column(_("Topic"), "title", kind=Kind.NAME),

@@ -11,6 +11,7 @@ the tables' columns are in tables.py.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 
 from django.contrib.auth.decorators import login_not_required
@@ -18,7 +19,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import Case, Q, QuerySet, Value, When
+from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -29,13 +30,24 @@ from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from . import briefing, exports, record_cache, tables
+from . import briefing, events, exports, record_cache, redline, tables
 from . import search as record_search
-from .forms import ClauseFilterForm, ListFilterForm, SearchForm, TimelineFilterForm
+from .forms import (
+    ClauseFilterForm,
+    CompareForm,
+    ListFilterForm,
+    PositionGridForm,
+    SearchForm,
+    TimelineFilterForm,
+)
 from .models import (
     Agreement,
     Clause,
+    ClauseVersion,
+    Level,
     Milestone,
+    Party,
+    Position,
     Programme,
     Statement,
     StatusChange,
@@ -221,7 +233,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     upcoming = lazy(lambda: list(milestones().upcoming()[:DASHBOARD_MILESTONES]))
     context = {
         "agreements": most_recently_active(
-            Agreement.objects.visible_to(user).with_clause_counts(), DASHBOARD_AGREEMENTS
+            Agreement.objects.visible_to(user).with_clause_counts().with_level_counts(),
+            DASHBOARD_AGREEMENTS,
         ),
         "agreements_shown": DASHBOARD_AGREEMENTS,
         "programmes": most_recently_active(
@@ -243,6 +256,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             )
         ),
         "clause_statuses": Clause.Status.choices,
+        "levels": Level.choices,
     }
     return render_page(request, "agreements/dashboard.html", "changes", context)
 
@@ -290,6 +304,7 @@ def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
         lambda: (
             visible.with_party_names()
             .with_clause_counts()
+            .with_level_counts()
             .with_programme_funding()
             .get(pk=found.pk)
         )
@@ -303,7 +318,7 @@ def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
         shown = Clause.objects.visible_to(user).filter(agreement=found)
         if form.cleaned_data["clause_status"]:
             shown = shown.filter(status__in=form.cleaned_data["clause_status"])
-        return shown.select_related("obligated_party")
+        return shown.select_related("obligated_party").with_levels()
 
     wanted = exports.requested_format(request)
     if wanted:
@@ -340,21 +355,181 @@ def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render_page(request, "agreements/agreement_detail.html", "clauses", context)
 
 
+def position_grid_rows(user, agreement: Agreement, clauses: QuerySet, as_of=None):
+    """The position grid of `clauses` (of `agreement`): each clause with its level and,
+    as `position_<party pk>`, each negotiating party's current position (as of a day), and
+    the grid's columns. Three queries, whatever the number of clauses."""
+    parties = list(Party.objects.visible_to(user).filter(agreements=agreement).order_by("name"))
+    rows = list(clauses.with_levels(as_of))
+    positions = (
+        Position.objects.visible_to(user)
+        .current(as_of)
+        .filter(clause__agreement=agreement, party__in=[party.pk for party in parties])
+        .select_related("version", "source")
+    )
+    cells = {(position.clause_id, position.party_id): position for position in positions}
+    for clause in rows:
+        for party in parties:
+            setattr(clause, f"position_{party.pk}", cells.get((clause.pk, party.pk)))
+    return rows, tables.position_grid(parties)
+
+
+def level_counts(rows: list) -> list[tuple[str, str, int]]:
+    return [
+        (level, label, sum(row.level == level for row in rows)) for level, label in Level.choices
+    ]
+
+
+def with_words_changed(versions: list) -> list:
+    """Each version with how many words it changed from the one before (none for the first)."""
+    previous = None
+    for version in versions:
+        version.words_changed = (
+            redline.words_changed(previous.text, version.text) if previous else None
+        )
+        previous = version
+    return versions
+
+
+@dataclass
+class Comparison:
+    """Two versions of a clause's text and the redline between them, inline and per side."""
+
+    old: ClauseVersion
+    new: ClauseVersion
+    pieces: list[redline.Piece]
+    old_side: list[redline.Piece]
+    new_side: list[redline.Piece]
+    words_changed: int
+
+    @classmethod
+    def of(cls, old: ClauseVersion, new: ClauseVersion) -> Comparison:
+        pieces = redline.redline(old.text, new.text)
+        old_side, new_side = redline.sides(pieces)
+        changed = redline.words_changed(old.text, new.text)
+        return cls(old, new, pieces, old_side, new_side, changed)
+
+
+def clause_crumbs(clause: Clause) -> list[tuple[str, str]]:
+    return [agreements_crumb(), (clause.agreement.get_absolute_url(), clause.agreement.title)]
+
+
 @reader_page
 def clause_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     clause = get_object_or_404(
         Clause.objects.visible_to(user).select_related("agreement", "obligated_party"), pk=pk
     )
+    grid = lazy(
+        lambda: position_grid_rows(
+            user, clause.agreement, Clause.objects.visible_to(user).filter(pk=clause.pk)
+        )
+    )
+    versions = lazy(
+        lambda: with_words_changed(
+            list(clause.versions.visible_to(user).select_related("proposed_by", "source"))
+        )
+    )
     context = {
         "clause": clause,
-        "crumbs": [
-            agreements_crumb(),
-            (clause.agreement.get_absolute_url(), clause.agreement.title),
-        ],
+        "crumbs": clause_crumbs(clause),
+        "grid": lazy(lambda: grid[0]),
+        "grid_columns": lazy(lambda: grid[1]),
+        "versions": lazy(lambda: versions[::-1]),
+        "version_columns": tables.VERSIONS,
+        "positions": lazy(
+            lambda: (
+                Position.objects.visible_to(user)
+                .filter(clause=clause)
+                .with_details()
+                .newest_first()
+            )
+        ),
+        "position_columns": tables.POSITIONS,
         "changes": history_of(user, clause=clause),
     }
     return render_page(request, "agreements/clause_detail.html", "history", context)
+
+
+@reader_page
+def clause_compare(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    # The version numbers come with the clause, to check the asked ones; their texts only
+    # when the cached comparison is out of date.
+    clause = get_object_or_404(
+        Clause.objects.visible_to(user).select_related("agreement").with_version_numbers(),
+        pk=pk,
+    )
+    numbers = clause.version_numbers
+    form = CompareForm(request.GET, numbers=numbers)
+    context = {
+        "clause": clause,
+        "crumbs": [*clause_crumbs(clause), (clause.get_absolute_url(), str(clause))],
+        "form": form,
+        "numbers": numbers,
+    }
+    template = "agreements/clause_compare.html"
+    if not form.is_valid():
+        return render_page(request, template, "comparison", context, status=400)
+    old, new = form.cleaned_data["old"], form.cleaned_data["new"]
+    if len(numbers) > 1:
+
+        def compare() -> Comparison:
+            versions = clause.versions.visible_to(user).filter(number__in=[old, new])
+            found = {version.number: version for version in versions.select_related("proposed_by")}
+            return Comparison.of(found[old], found[new])
+
+        base = f"{request.path}?from={old}&to={new}"
+        context.update(
+            comparison=lazy(compare),
+            view=form.cleaned_data["view"],
+            inline_url=base,
+            side_url=f"{base}&view={CompareForm.SIDE_BY_SIDE}",
+            old_number=old,
+            new_number=new,
+        )
+    return render_page(request, template, "comparison", context)
+
+
+@reader_page
+def position_grid(request: HttpRequest, slug: str) -> HttpResponse:
+    user = request.user
+    agreement = get_object_or_404(
+        Agreement.objects.visible_to(user).only("pk", "slug", "title"), slug=slug
+    )
+    form = PositionGridForm(request.GET)
+    context = {
+        "agreement": agreement,
+        "title": _("Positions on %(agreement)s") % {"agreement": agreement.title},
+        "crumbs": [agreements_crumb(), (agreement.get_absolute_url(), agreement.title)],
+        "form": form,
+    }
+    template = "agreements/position_grid.html"
+    if not form.is_valid():
+        return render_page(request, template, "grid", context, status=400)
+    as_of, wanted = form.cleaned_data["as_of"], form.cleaned_data["level"]
+    grid = lazy(
+        lambda: position_grid_rows(
+            user, agreement, Clause.objects.visible_to(user).filter(agreement=agreement), as_of
+        )
+    )
+    export_format = exports.requested_format(request)
+    if export_format:
+        return exports.download(
+            request,
+            export_format,
+            name=f"{agreement.slug}-positions" + (f"-{as_of.isoformat()}" if as_of else ""),
+            title=str(_("Positions")),
+            columns=grid[1],
+            rows=[row for row in grid[0] if not wanted or row.level in wanted],
+        )
+    context.update(
+        as_of=as_of,
+        rows=lazy(lambda: [row for row in grid[0] if not wanted or row.level in wanted]),
+        columns=lazy(lambda: grid[1]),
+        counts=lazy(lambda: level_counts(grid[0])),
+    )
+    return render_page(request, template, "grid", context)
 
 
 @reader_page
@@ -373,6 +548,12 @@ def topic_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "crumbs": [(reverse("agreements:topic_list"), _("Topics"))],
         "topic": lazy(lambda: visible.with_party_names().get(pk=found.pk)),
         **milestones_and_statements(user, topic=found),
+        "positions": lazy(
+            lambda: (
+                Position.objects.visible_to(user).filter(topic=found).with_details().newest_first()
+            )
+        ),
+        "position_columns": tables.TOPIC_POSITIONS,
         "changes": history_of(user, topic=found),
     }
     return render_page(request, "agreements/topic_detail.html", "history", context)
@@ -448,9 +629,81 @@ def timeline(request: HttpRequest) -> HttpResponse:
             rows=matching(),
         )
     context["page_obj"] = lazy(
-        lambda: WindowPage.of(matching(), request.GET.get("page"), TIMELINE_PAGE_SIZE)
+        lambda: timeline_page(user, matching(), wanted, request.GET.get("page"), TIMELINE_PAGE_SIZE)
     )
     return render_page(request, "agreements/timeline.html", partial, context)
+
+
+def negotiation_events_matching(user, wanted: dict) -> tuple[QuerySet, QuerySet]:
+    """The versions and positions the timeline's filters select, beside its status changes:
+    an agreement's clauses' events, a topic's positions; the kind "clause" or "topic"."""
+    versions = ClauseVersion.objects.visible_to(user)
+    positions = Position.objects.visible_to(user)
+    if wanted["agreement"]:
+        versions = versions.filter(clause__agreement=wanted["agreement"])
+        positions = positions.filter(clause__agreement=wanted["agreement"])
+    if wanted["topic"]:
+        versions = versions.none()
+        positions = positions.filter(topic=wanted["topic"])
+    if wanted["kind"]:
+        if wanted["kind"] != StatusChange.Kind.CLAUSE:
+            versions = versions.none()
+        if wanted["kind"] not in (StatusChange.Kind.CLAUSE, StatusChange.Kind.TOPIC):
+            positions = positions.none()
+        else:
+            positions = positions.filter(**{f"{wanted['kind']}__isnull": False})
+    for field, day in (("gte", wanted["since"]), ("lte", wanted["until"])):
+        if day:
+            versions = versions.filter(**{f"proposed_on__{field}": day})
+            positions = positions.filter(**{f"taken_on__{field}": day})
+    return versions, positions
+
+
+def timeline_page(user, changes: QuerySet, wanted: dict, number, per_page: int) -> WindowPage:
+    """One page of the timeline: status changes, new clause texts and positions, newest
+    first, in one query for the page's keys and one per kind of entry on it."""
+
+    def keys(queryset: QuerySet, entry: str, day: str) -> QuerySet:
+        return (
+            queryset.order_by()
+            .annotate(entry=Value(entry), day=F(day))
+            .values_list("entry", "pk", "day", "recorded_at")
+        )
+
+    versions, positions = negotiation_events_matching(user, wanted)
+    merged = (
+        keys(changes, "change", "effective_on")
+        .union(
+            keys(versions, "version", "proposed_on"),
+            keys(positions, "position", "taken_on"),
+            all=True,
+        )
+        .order_by("-day", "-recorded_at", "-pk")
+    )
+    page = WindowPage.of(merged, number, per_page)
+    wanted_ids: dict[str, list[int]] = {"change": [], "version": [], "position": []}
+    for entry, pk, _day, _recorded_at in page.object_list:
+        wanted_ids[entry].append(pk)
+
+    # Each kind is asked even when the page has none of it (`pk IN (0)` finds nothing), so
+    # that a page costs the same queries whatever its mix of entries.
+    def ids(entry: str) -> list[int]:
+        return wanted_ids[entry] or [0]
+
+    changes_on_page = StatusChange.objects.filter(pk__in=ids("change")).with_subjects()
+    versions_on_page = events.versions_with_previous(
+        ClauseVersion.objects.filter(pk__in=ids("version"))
+    )
+    positions_on_page = events.positions_with_previous(
+        Position.objects.filter(pk__in=ids("position")), user
+    )
+    found = {("change", row.pk): row for row in changes_on_page}
+    found.update({("version", row.pk): events.version_event(row, user) for row in versions_on_page})
+    found.update(
+        {("position", row.pk): events.position_event(row, user) for row in positions_on_page}
+    )
+    page.object_list = [found[(entry, pk)] for entry, pk, _day, _at in page.object_list]
+    return page
 
 
 @reader_page

@@ -30,11 +30,13 @@ from django.utils import timezone
 from agreements.models import (
     Agreement,
     Clause,
+    ClauseVersion,
     DatePrecision,
     FundingSource,
     Milestone,
     Party,
     Person,
+    Position,
     Programme,
     Source,
     Statement,
@@ -45,6 +47,9 @@ from agreements.models import (
 )
 
 BATCH_SIZE = 2000
+# The biggest agreement's negotiation (issue 11): its first clause's versions, and positions.
+VERSIONS = 100
+POSITIONS = 400
 INTERNAL_SHARE = 0.03  # "a few per cent" of records are staff-only
 HISTORY_YEARS = 3
 PASSWORD = "bench-password-not-secret"
@@ -213,6 +218,7 @@ class Generator:
             self.milestones(agreements, topics, programmes, sources)
             self.statements(people, agreements, topics, sources)
             self.status_changes(histories, users["editors"], sources)
+            self.negotiation(agreements[0], clauses, users["editors"], sources)
         return Record(
             agreement=agreements[0].slug,
             clause=next(c.pk for c in clauses if c.agreement_id == agreements[0].pk),
@@ -507,6 +513,61 @@ class Generator:
                 for kind, subject_id, from_status, to_status, offset, second in batch
             )
             progress.advance(len(batch))
+
+    def negotiation(self, agreement, clauses, editors, sources) -> None:
+        """The negotiation of the agreement the bench visits: its first clause's text went
+        through VERSIONS versions (its text is the last), every other clause has its text as
+        version 1, and POSITIONS positions of its parties, in the order they were taken."""
+        own = [clause for clause in clauses if clause.agreement_id == agreement.pk]
+        parties = list(agreement.parties.all())
+        first_day = self.first_day
+        versions = [
+            ClauseVersion(
+                clause=own[0],
+                number=number,
+                text=own[0].text if number == VERSIONS else self.words(80),
+                proposed_by=self.maybe(parties, 0.8),
+                kind=self.rng.choice(ClauseVersion.Kind.values),
+                proposed_on=first_day + datetime.timedelta(days=number),
+                recorded_by=self.rng.choice(editors),
+                source=self.maybe(sources, 0.5),
+            )
+            for number in range(1, VERSIONS + 1)
+        ] + [
+            ClauseVersion(
+                clause=clause,
+                number=1,
+                text=clause.text,
+                proposed_on=first_day,
+                recorded_by=self.rng.choice(editors),
+            )
+            for clause in own[1:]
+        ]
+        insert(ClauseVersion, versions, "clause versions")
+        latest = {version.clause_id: version for version in versions}  # the last of each
+        stances = Position.Stance.values
+        rows = []
+        for number in range(POSITIONS):
+            clause = self.rng.choice(own)
+            stance = self.rng.choice(stances)
+            rows.append(
+                Position(
+                    party=self.rng.choice(parties),
+                    clause=clause,
+                    version=latest[clause.pk],
+                    stance=stance,
+                    reservation=(
+                        self.rng.choice(Position.ReservationKind.values)
+                        if stance == Position.Stance.RESERVES
+                        else ""
+                    ),
+                    taken_on=first_day + datetime.timedelta(days=VERSIONS + number),
+                    recorded_by=self.rng.choice(editors),
+                    source=self.maybe(sources, 0.5),
+                    visibility=self.visibility(),
+                )
+            )
+        insert(Position, rows, "positions")
 
 
 def generate(sizes: Sizes, seed: int) -> Record:

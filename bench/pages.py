@@ -30,6 +30,13 @@ PAGES = [
     Page("/agreements/{agreement}/"),
     Page("/agreements/{agreement}/?clause_status=pending", fragment=True),
     Page("/clauses/{clause}/"),
+    # The negotiation: the biggest agreement's grid (today and as it stood), filtered in
+    # place; its first clause's redline of its last two versions (of 100).
+    Page("/agreements/{agreement}/positions/"),
+    Page("/agreements/{agreement}/positions/?as_of=2013-01-01"),
+    Page("/agreements/{agreement}/positions/?level=open", fragment=True),
+    Page("/clauses/{clause}/compare/"),
+    Page("/clauses/{clause}/compare/?from=1&to=100&view=side"),
     Page("/topics/"),
     Page("/topics/?status=in_discussion", fragment=True),
     Page("/topics/{topic}/"),

@@ -264,3 +264,79 @@ def login(client):
         return client
 
     return log_in
+
+
+class Negotiation:
+    """The record's clauses with texts and positions: clause 1 agreed by both on version 2
+    after a counter-proposal (ESA had accepted version 1); clause 2 accepted ad referendum
+    by ESA and reserved (scrutiny) by Roscosmos; the internal clause with a text."""
+
+    ROUND_ONE = datetime.date(2012, 11, 12)
+    ROUND_TWO = datetime.date(2012, 11, 19)
+
+    def __init__(self, record: Record):
+        self.record = record
+        by = record.editor
+        self.v1 = services.add_clause_version(
+            record.clause,
+            text="Roscosmos supplies a Proton launcher for the 2016 launch.",
+            by=by,
+            proposed_by=record.roscosmos,
+            proposed_on=self.ROUND_ONE,
+        )
+        self.v2 = services.add_clause_version(
+            record.clause,
+            text="Roscosmos supplies a Proton launcher for the 2016 launch and another for 2018.",
+            by=by,
+            proposed_by=record.esa,
+            kind="counter_proposal",
+            proposed_on=self.ROUND_TWO,
+            source=record.source,
+        )
+        self.second_v1 = services.add_clause_version(
+            record.second_clause,
+            text="Roscosmos contributes two instruments.",
+            by=by,
+            proposed_on=self.ROUND_ONE,
+        )
+        self.internal_v1 = services.add_clause_version(
+            record.internal_clause, text="Our fallback text.", by=by, proposed_on=self.ROUND_ONE
+        )
+        self.esa_accepts_v1 = self.position(
+            record.esa, record.clause, "accepts", self.ROUND_ONE, version=self.v1
+        )
+        self.esa_accepts = self.position(record.esa, record.clause, "accepts", self.ROUND_TWO)
+        self.roscosmos_accepts = self.position(
+            record.roscosmos, record.clause, "accepts", self.ROUND_TWO, source=record.source
+        )
+        self.esa_accepts_second = self.position(
+            record.esa, record.second_clause, "accepts_ad_referendum", self.ROUND_ONE
+        )
+        self.reservation = self.position(
+            record.roscosmos,
+            record.second_clause,
+            "reserves",
+            self.ROUND_TWO,
+            reservation="scrutiny",
+        )
+        # A party's confidential position, seen by staff only, on a topic both negotiate.
+        record.topic.parties.set([record.esa, record.roscosmos])
+        self.internal_position = services.record_position(
+            record.roscosmos,
+            topic=record.topic,
+            stance="reserves",
+            reservation="substantive",
+            taken_on=self.ROUND_TWO,
+            internal=True,
+            by=by,
+        )
+
+    def position(self, party, clause, stance, day, **extra):
+        return services.record_position(
+            party, clause=clause, stance=stance, taken_on=day, by=self.record.editor, **extra
+        )
+
+
+@pytest.fixture
+def negotiation(record) -> Negotiation:
+    return Negotiation(record)

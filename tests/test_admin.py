@@ -18,6 +18,7 @@ from agreements.models import (
     FundingSource,
     Milestone,
     Person,
+    Position,
     Source,
     Statement,
     StatusChange,
@@ -70,6 +71,8 @@ def clause_form(clause: Clause, *, seen_status: str | None = None, **changes) ->
         "status_note": "",
         "status_source": "",
         **management_form("status_changes"),
+        **management_form("versions"),
+        **management_form("positions"),
     }
     data.update(changes)
     return data
@@ -658,3 +661,115 @@ def test_an_editor_changing_a_subscription_reschedules_it(client, editor, manage
     subscription.refresh_from_db()
     assert subscription.frequency == "daily"
     assert subscription.next_due_at is not None
+
+
+# The negotiation: versions and positions, through their services -----------------------------
+
+
+def test_a_new_text_in_the_clause_form_adds_a_version(record, login, editor):
+    services.add_clause_version(record.clause, text="First text.", by=editor)
+    record.clause.refresh_from_db()
+    response = login(editor).post(
+        url("clause_change", record.clause.pk),
+        clause_form(
+            record.clause,
+            text="Second text.",
+            version_proposed_by=record.esa.pk,
+            version_kind="counter_proposal",
+            version_proposed_on="2012-11-20",
+            version_precision="day",
+        ),
+    )
+    assert response.status_code == 302
+    first, second = record.clause.versions.order_by("number")
+    assert first.text == "First text." and second.text == "Second text."
+    assert (second.proposed_by, second.kind) == (record.esa, "counter_proposal")
+    assert second.proposed_on == datetime.date(2012, 11, 20)
+    assert Clause.objects.get(pk=record.clause.pk).text == "Second text."
+
+
+def test_saving_the_same_text_adds_no_version(record, login, editor):
+    services.add_clause_version(record.clause, text="First text.", by=editor)
+    record.clause.refresh_from_db()
+    login(editor).post(url("clause_change", record.clause.pk), clause_form(record.clause))
+    assert record.clause.versions.count() == 1
+
+
+def test_a_text_cannot_be_erased(record, login, editor):
+    services.add_clause_version(record.clause, text="First text.", by=editor)
+    record.clause.refresh_from_db()
+    response = login(editor).post(
+        url("clause_change", record.clause.pk), clause_form(record.clause, text="")
+    )
+    assert response.status_code == 200 and "never erased" in response.text
+    assert Clause.objects.get(pk=record.clause.pk).text == "First text."
+
+
+def test_the_position_form_records_through_the_service(negotiation, record, login, editor):
+    response = login(editor).post(
+        url("position_add"),
+        {
+            "party": record.roscosmos.pk,
+            "clause": record.second_clause.pk,
+            "stance": "accepts",
+            "taken_on": "2012-11-21",
+            "precision": "day",
+            "note": "Scrutiny over.",
+        },
+    )
+    assert response.status_code == 302
+    position = Position.objects.filter(clause=record.second_clause).latest("id")
+    assert (position.party, position.stance) == (record.roscosmos, "accepts")
+    assert position.version == negotiation.second_v1 and position.recorded_by == editor
+
+
+def test_the_position_form_refuses_what_the_service_refuses(negotiation, record, login, editor):
+    before = Position.objects.count()
+    response = login(editor).post(
+        url("position_add"),
+        {
+            "party": record.esa.pk,
+            "clause": record.clause.pk,
+            "stance": "reserves",
+            "taken_on": "2012-11-21",
+            "precision": "day",
+        },
+    )
+    assert response.status_code == 200 and "kind of reservation" in response.text
+    assert Position.objects.count() == before
+
+
+def test_positions_cannot_be_changed_or_deleted_in_the_admin(negotiation, login, editor):
+    client = login(editor)
+    page = client.get(url("position_change", negotiation.reservation.pk))
+    assert page.status_code == 200 and 'name="_save"' not in page.text
+    assert client.get(url("position_delete", negotiation.reservation.pk)).status_code == 403
+
+
+def test_the_bulk_action_records_a_position_on_each_clause(negotiation, record, login, editor):
+    response = login(editor).post(
+        url("clause_changelist"),
+        {
+            "action": "record_position_on_selected",
+            "_selected_action": [
+                record.clause.pk,
+                record.second_clause.pk,
+                record.clause_of_internal_agreement.pk,
+            ],
+            "apply": "1",
+            "party": record.roscosmos.pk,
+            "stance": "reserves",
+            "reservation": "linguistic",
+            "taken_on": "2012-11-25",
+            "precision": "day",
+            "note": "",
+            "source": "",
+        },
+    )
+    assert response.status_code == 302
+    for clause in (record.clause, record.second_clause):
+        latest = Position.objects.filter(clause=clause, party=record.roscosmos).latest("id")
+        assert (latest.stance, latest.reservation) == ("reserves", "linguistic")
+    # Roscosmos does not negotiate the side letter: left alone, and said so.
+    assert not Position.objects.filter(clause=record.clause_of_internal_agreement).exists()
+    assert any("Left alone" in message for message in messages_of(response))

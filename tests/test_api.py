@@ -41,6 +41,8 @@ LISTS = {
     "sources": "/api/v1/sources/",
     "parties": "/api/v1/parties/",
     "status-changes": "/api/v1/status-changes/",
+    "clause-versions": "/api/v1/clause-versions/",
+    "positions": "/api/v1/positions/",
 }
 
 
@@ -367,7 +369,7 @@ def test_every_operation_reads(openapi):
     assert {path for path in openapi["paths"] if not path.endswith("}/")} == set(LISTS.values())
 
 
-def test_every_list_answers_as_its_schema_says(client, record, openapi, editor):
+def test_every_list_answers_as_its_schema_says(client, record, negotiation, openapi, editor):
     services.change_status(record.clause, to="pending", by=editor, note="Agreed in principle")
     client.force_login(editor)  # staff: every kind of row, links to internal records too
     for path in LISTS.values():
@@ -386,7 +388,7 @@ def test_every_list_answers_as_its_schema_says(client, record, openapi, editor):
 ROLES = {"anonymous": 401, "outsider": 403, "stakeholder": 200, "manager": 200, "editor": 200}
 
 
-def test_each_endpoint_of_the_schema_answers_each_role(record, openapi, request):
+def test_each_endpoint_of_the_schema_answers_each_role(record, negotiation, openapi, request):
     """A walk over the schema: every path, every role, the answer it must get."""
     keys_by_list = {
         "/api/v1/agreements/": record.agreement.slug,
@@ -398,6 +400,8 @@ def test_each_endpoint_of_the_schema_answers_each_role(record, openapi, request)
         "/api/v1/milestones/": record.milestone.pk,
         "/api/v1/statements/": record.statement.pk,
         "/api/v1/sources/": record.source.pk,
+        "/api/v1/clause-versions/": negotiation.v1.pk,
+        "/api/v1/positions/": negotiation.reservation.pk,
         "/api/v1/status-changes/": record.clause.status_changes.first().pk,
     }
     problems = []
@@ -458,3 +462,28 @@ def test_a_list_costs_the_same_queries_with_3_or_300_rows(client, record, alice_
     grow(record, 297)
     many = queries(client, f"{path}?page_size=500", bearer(alice_token))
     assert few == many <= 5
+
+
+def test_clauses_carry_their_level_and_versions_and_positions_their_own_endpoints(
+    api, negotiation, record
+):
+    clauses = {row["id"]: row for row in api(LISTS["clauses"])["results"]}
+    assert clauses[record.clause.pk]["level"] == "agreed"
+    assert clauses[record.clause.pk]["current_version"] == 2
+    assert clauses[record.second_clause.pk]["level"] == "reserved"
+    versions = api(LISTS["clause-versions"], {"agreement": record.agreement.slug})["results"]
+    assert {(row["clause"], row["number"]) for row in versions} == {
+        (record.clause.pk, 1),
+        (record.clause.pk, 2),
+        (record.second_clause.pk, 1),
+    }  # not the internal clause's
+    positions = api(LISTS["positions"])["results"]
+    reservation = next(row for row in positions if row["stance"] == "reserves")
+    assert reservation["party"] == "roscosmos"
+    assert reservation["reservation"] == "scrutiny"
+    assert reservation["version"] == 1
+
+
+def test_a_confidential_position_never_reaches_a_stakeholder(api, negotiation, record):
+    hidden = negotiation.position(record.esa, record.clause, "rejects", None, internal=True)
+    assert hidden.pk not in {row["id"] for row in api(LISTS["positions"])["results"]}

@@ -13,8 +13,11 @@ def url(clause) -> str:
 
 
 def test_it_shows_text_obligated_party_and_status(record, stakeholder, login):
-    record.clause.text = "Roscosmos provides two Proton launchers.\n\nOne for each launch."
-    record.clause.save()
+    services.add_clause_version(
+        record.clause,
+        text="Roscosmos provides two Proton launchers.\n\nOne for each launch.",
+        by=record.editor,
+    )
     content = login(stakeholder).get(url(record.clause)).content.decode()
     assert "<p>Roscosmos provides two Proton launchers.</p>" in content
     assert "<dd>Roscosmos</dd>" in content

@@ -35,7 +35,7 @@ def test_it_shows_clause_counts_by_status_per_agreement(record, stakeholder, log
         agreement_row(response.content.decode(), "ExoMars cooperation"),
     )
     # draft, pending, signed, withdrawn: the internal third clause is not counted.
-    assert cells == ["1", "0", "1", "0"]
+    assert cells[:4] == ["1", "0", "1", "0"]
 
 
 def test_editors_count_internal_clauses_too(record, editor, login):
@@ -44,7 +44,7 @@ def test_editors_count_internal_clauses_too(record, editor, login):
         r'<td class="number"[^>]*>(\d+)</td>',
         agreement_row(response.content.decode(), "ExoMars cooperation"),
     )
-    assert cells == ["3", "0", "0", "0"]
+    assert cells[:4] == ["3", "0", "0", "0"]
 
 
 def test_it_shows_topics_with_status_and_next_step(record, stakeholder, login):
@@ -228,3 +228,17 @@ def test_a_large_record_shows_the_most_recent_agreements_and_links_to_all(
     assert len(set(shown)) == 15
     assert "Annex 19" in shown  # the newest
     assert "All agreements" in page
+
+
+def test_it_counts_clauses_by_agreement_level(negotiation, stakeholder, login):
+    row = agreement_row(login(stakeholder).get("/").content.decode(), "ExoMars cooperation")
+    levels = re.findall(r'<td class="number" data-label="Clauses, ([^"]+)">(.*?)</td>', row)[4:]
+    shown = {label: re.sub(r"<[^>]+>", "", count) for label, count in levels}
+    assert shown == {
+        "Agreed": "1",
+        "Agreed ad referendum": "0",
+        "Reserved": "1",
+        "Accepted an earlier text": "0",
+        "Open": "0",
+    }
+    assert 'href="/agreements/exomars-cooperation/positions/?level=agreed"' in row

@@ -19,6 +19,8 @@ from agreements.models import DigestItem, StatusChange, Subscription
 
 APPEND_ONLY_TABLES = [
     "agreements_statuschange",
+    "agreements_clauseversion",
+    "agreements_position",
     "agreements_digestdelivery",
     "agreements_digestitem",
     *AUDIT_TABLES,

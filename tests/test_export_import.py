@@ -120,3 +120,33 @@ def test_an_import_gives_no_roles_to_an_account_that_already_exists(outsider):
     assert not outsider.groups.exists() and not outsider.is_staff
     newcomer = User.objects.get(username="newcomer")
     assert list(newcomer.groups.values_list("name", flat=True)) == ["Stakeholders"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_versions_and_positions_round_trip(negotiation, record, editor, tmp_path):
+    from agreements import services
+    from agreements.models import ClauseVersion, Position
+
+    def levels(user) -> dict[int, str]:
+        return {c.pk: c.level for c in Clause.objects.visible_to(user).with_levels()}
+
+    confidential = negotiation.position(
+        record.esa, record.clause, "reserves", None, reservation="substantive", internal=True
+    )
+    before, levels_before = snapshot(), levels(editor)
+    path = tmp_path / "record.json"
+    call_command("export_record", str(path))
+    call_command("flush", "--no-input")
+    assert not Position.objects.exists()
+
+    call_command("import_record", str(path))
+    assert snapshot() == before
+    editor = User.objects.get(username="editor")
+    assert levels(editor) == levels_before
+    assert Position.objects.get(pk=confidential.pk).is_internal
+    assert ClauseVersion.objects.get(pk=negotiation.v2.pk).recorded_by == editor
+    clause = Clause.objects.get(pk=record.clause.pk)
+    assert clause.text == negotiation.v2.text
+    # A new version after the import takes the next number and a fresh key.
+    version = services.add_clause_version(clause, text="After the import.", by=editor)
+    assert version.number == 3

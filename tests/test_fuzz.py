@@ -94,6 +94,11 @@ PARAMETERS = [
     "topic",
     "kind",
     "clause_status",
+    "as_of",
+    "level",
+    "from",
+    "to",
+    "view",
 ]
 query_strings = st.dictionaries(
     st.sampled_from(PARAMETERS),
@@ -116,6 +121,8 @@ READER_VIEWS = {
     "agreement_list": lambda r: [],
     "agreement_detail": lambda r: [r.agreement.slug],
     "clause_detail": lambda r: [r.clause.pk],
+    "clause_compare": lambda r: [r.clause.pk],
+    "position_grid": lambda r: [r.agreement.slug],
     "topic_list": lambda r: [],
     "topic_detail": lambda r: [r.topic.slug],
     "programme_detail": lambda r: [r.programme.slug],
@@ -154,7 +161,13 @@ path_segments = st.one_of(
 
 @pytest.mark.parametrize(
     "name",
-    ["agreement_detail", "topic_detail", "programme_detail", "agreement_briefing_pdf"],
+    [
+        "agreement_detail",
+        "topic_detail",
+        "programme_detail",
+        "agreement_briefing_pdf",
+        "position_grid",
+    ],
     ids=str,
 )
 @FUZZ
@@ -299,6 +312,8 @@ ADMIN_MODELS = [
     "topic",
     "milestone",
     "statement",
+    "clauseversion",
+    "position",
 ]
 PLAUSIBLE = [
     "1",
@@ -436,6 +451,8 @@ API_LISTS = [
     "sources",
     "parties",
     "status-changes",
+    "clause-versions",
+    "positions",
 ]
 API_PARAMETERS = [
     "q",

@@ -18,8 +18,10 @@ from django.utils import timezone
 from agreements.models import (
     Agreement,
     Clause,
+    ClauseVersion,
     FundingSource,
     Milestone,
+    Position,
     Source,
     Statement,
     StatusChange,
@@ -41,16 +43,20 @@ PAGES = [
     ("/agreements/?q=launch&status=draft&sort=updated&page=2", HTMX, 3),
     ("/agreements/exomars-cooperation/", {}, 7),
     ("/agreements/exomars-cooperation/?clause_status=draft", HTMX, 3),
-    ("/clauses/{clause}/", {}, 3),
+    ("/clauses/{clause}/", {}, 8),
+    ("/clauses/{clause}/compare/", {}, 3),
+    ("/clauses/{clause}/compare/?from=1&to=2&view=side", {}, 3),
+    ("/agreements/exomars-cooperation/positions/", {}, 5),
+    ("/agreements/exomars-cooperation/positions/?level=open&as_of=2013-01-01", HTMX, 5),
     ("/topics/", {}, 3),
     ("/topics/?q=launch&page=2", HTMX, 3),
-    ("/topics/juice/", {}, 6),
+    ("/topics/juice/", {}, 7),
     ("/programmes/exomars/", {}, 4),
-    ("/timeline/", {}, 2),
-    ("/timeline/?agreement=exomars-cooperation&since=2012-01-01", {}, 3),
-    ("/timeline/?page=2", {**HTMX, "HX-Target": "more"}, 2),
-    ("/search/?q=launch", {}, 6),
-    ("/search/?q=launch", HTMX, 6),
+    ("/timeline/", {}, 5),
+    ("/timeline/?agreement=exomars-cooperation&since=2012-01-01", {}, 6),
+    ("/timeline/?page=2", {**HTMX, "HX-Target": "more"}, 5),
+    ("/search/?q=launch", {}, 7),
+    ("/search/?q=launch", HTMX, 7),
 ]
 
 
@@ -152,6 +158,37 @@ def grow(record, count: int) -> None:
             source=record.source,
         )
 
+    # Versions of the texts and positions on them: of the new clauses, and of the first.
+    first_number = ClauseVersion.objects.filter(clause=record.clause).count()
+    versions = ClauseVersion.objects.bulk_create(
+        [
+            ClauseVersion(clause=c, number=1, text="launch", proposed_on=day, recorded_by=editor)
+            for c in clauses
+        ]
+        + [
+            ClauseVersion(
+                clause=record.clause,
+                number=first_number + 1 + index,
+                text=f"launch text {n}",
+                proposed_on=day,
+                recorded_by=editor,
+            )
+            for index, n in enumerate(numbers)
+        ]
+    )
+    Position.objects.bulk_create(
+        Position(
+            party=party,
+            clause=version.clause,
+            version=version,
+            stance="accepts",
+            taken_on=day,
+            recorded_by=editor,
+            source=record.source,
+        )
+        for version in versions
+        for party in (record.esa, record.roscosmos)
+    )
     StatusChange.objects.bulk_create(
         [change(clause=c) for c in clauses]
         + [change(clause=record.clause) for _n in numbers]

@@ -5,7 +5,7 @@ import datetime
 import pytest
 from django.db import connection, transaction
 
-from agreements import search
+from agreements import search, services
 from agreements.models import Clause, Source, Statement, Visibility
 
 
@@ -17,8 +17,9 @@ def test_it_finds_matches_of_every_kind(record, stakeholder, login):
         summary="Both launches are booked.",
         topic=record.topic,
     )
-    record.clause.text = "Roscosmos provides the launchers for both launches."
-    record.clause.save()
+    services.add_clause_version(
+        record.clause, text="Roscosmos provides the launchers for both launches.", by=record.editor
+    )
     content = login(stakeholder).get("/search/?q=launches").content.decode()
     assert "<h2>Agreements" in content and "ExoMars cooperation" in content
     assert "<h2>Clauses" in content and f'href="/clauses/{record.clause.pk}/"' in content
@@ -210,3 +211,12 @@ def test_only_the_latest_edited_matches_are_ranked(record, stakeholder, monkeypa
     record.second_clause.save()
     found = list(search.full_text_queryset(stakeholder, clauses, "launchers"))
     assert found == [record.second_clause]
+
+
+def test_it_finds_earlier_texts_after_the_current_ones(negotiation, record, stakeholder, login):
+    content = login(stakeholder).get("/search/", {"q": "Proton"}).content.decode()
+    assert content.index("<h2>Clauses") < content.index("<h2>Earlier texts of clauses")
+    earlier = content[content.index("<h2>Earlier texts of clauses") :]
+    assert "version 1" in earlier
+    assert "version 2" not in earlier  # the current text is the clause's own hit
+    assert "Our fallback text" not in content  # a version of an internal clause

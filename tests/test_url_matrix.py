@@ -156,6 +156,40 @@ CASES: list[Case] = [
         label="of an internal agreement",
     ),
     Case("agreements:clause_detail", NO_SUCH_RECORD, lambda o: [2**62], label="unknown"),
+    Case(
+        "agreements:clause_compare",
+        READER_PAGE,
+        lambda o: [o.record.clause.pk],
+        label="shared",
+        fragment=True,
+    ),
+    Case(
+        "agreements:clause_compare",
+        STAFF_ONLY_RECORD,
+        lambda o: [o.record.internal_clause.pk],
+        label="internal",
+    ),
+    Case(
+        "agreements:clause_compare",
+        STAFF_ONLY_RECORD,
+        lambda o: [o.record.clause_of_internal_agreement.pk],
+        label="of an internal agreement",
+    ),
+    Case("agreements:clause_compare", NO_SUCH_RECORD, lambda o: [2**62], label="unknown"),
+    Case(
+        "agreements:position_grid",
+        READER_PAGE,
+        lambda o: [o.record.agreement.slug],
+        label="shared",
+        fragment=True,
+    ),
+    Case(
+        "agreements:position_grid",
+        STAFF_ONLY_RECORD,
+        lambda o: [o.record.internal_agreement.slug],
+        label="internal",
+    ),
+    Case("agreements:position_grid", NO_SUCH_RECORD, lambda o: ["no-such"], label="unknown"),
     Case("agreements:topic_list", READER_PAGE, fragment=True),
     Case(
         "agreements:topic_detail",
@@ -272,6 +306,16 @@ CASES: list[Case] = [
         lambda o: o.record.clause.status_changes.get().pk,
         lambda o: o.record.internal_clause.status_changes.get().pk,
     ),
+    *api_cases(
+        "clause-version",
+        lambda o: o.negotiation.v1.pk,
+        lambda o: o.negotiation.internal_v1.pk,
+    ),
+    *api_cases(
+        "position",
+        lambda o: o.negotiation.reservation.pk,
+        lambda o: o.negotiation.internal_position.pk,
+    ),
     Case("api:schema", API),
     Case("api:docs", API),
     Case("api:not_found", answers(404, anonymous=401, outsider=403)),
@@ -309,6 +353,22 @@ CASES: list[Case] = [
             expect_change=ADMIN_FOR_EDITORS,
             obj=obj,
         )
+    ),
+    # Versions and positions are added through their services; never changed (the change
+    # page shows them read-only).
+    *admin_model_cases(
+        "agreements_clauseversion",
+        expect_list=ADMIN_FOR_EDITORS,
+        expect_add=ADMIN_FOR_EDITORS,
+        expect_change=ADMIN_FOR_EDITORS,
+        obj=lambda o: o.negotiation.internal_v1,
+    ),
+    *admin_model_cases(
+        "agreements_position",
+        expect_list=ADMIN_FOR_EDITORS,
+        expect_add=ADMIN_FOR_EDITORS,
+        expect_change=ADMIN_FOR_EDITORS,
+        obj=lambda o: o.negotiation.reservation,
     ),
     # The history and the ledger are read-only, even for superusers.
     *admin_model_cases(
@@ -380,7 +440,7 @@ def test_every_project_url_is_in_the_table():
 
 
 @pytest.fixture
-def objects(record: Record, editor, stakeholder, manager, outsider, superuser):
+def objects(record: Record, negotiation, editor, stakeholder, manager, outsider, superuser):
     subscription = Subscription(user=stakeholder, frequency="weekly")
     feed_token = subscription.issue_feed_token()
     subscription.save()
@@ -400,6 +460,7 @@ def objects(record: Record, editor, stakeholder, manager, outsider, superuser):
     api_token, _secret = issue_token(stakeholder, name="sheet")
     return SimpleNamespace(
         record=record,
+        negotiation=negotiation,
         subscription=subscription,
         feed_token=feed_token,
         api_token=api_token,

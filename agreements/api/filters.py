@@ -120,6 +120,19 @@ class ClauseFilter(FilterForm):
     subjects = {"agreement": Agreement}
 
 
+class ClauseVersionFilter(FilterForm):
+    agreement = subject_field(_("The slug of one agreement: the versions of its clauses."))
+    lookups = {"agreement": "clause__agreement"}
+    subjects = {"agreement": Agreement}
+
+
+class PositionFilter(FilterForm):
+    agreement = subject_field(_("The slug of one agreement: the positions on its clauses."))
+    topic = subject_field(_("The slug of one topic: the positions on it."))
+    lookups = {"agreement": "clause__agreement", "topic": "topic"}
+    subjects = {"agreement": Agreement, "topic": Topic}
+
+
 class FundingSourceFilter(FilterForm):
     programme = subject_field(_("The slug of one programme: its funding sources only."))
     status = statuses_field(FundingStatus)

@@ -19,9 +19,11 @@ from rest_framework import serializers
 from ..models import (
     Agreement,
     Clause,
+    ClauseVersion,
     FundingSource,
     Milestone,
     Party,
+    Position,
     Programme,
     Source,
     Statement,
@@ -112,6 +114,16 @@ class AgreementSerializer(PageUrlMixin, RecordSerializer):
 class ClauseSerializer(PageUrlMixin, RecordSerializer):
     agreement = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     obligated_party = VisibleLink()
+    level = serializers.CharField(
+        read_only=True,
+        help_text=_(
+            "The agreement level, from the positions you may see: agreed, ad_referendum, "
+            "reserved, stale (an acceptance of an earlier text) or open."
+        ),
+    )
+    current_version = serializers.IntegerField(
+        source="current_version_number", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Clause
@@ -125,6 +137,8 @@ class ClauseSerializer(PageUrlMixin, RecordSerializer):
             "text",
             "status",
             "obligated_party",
+            "level",
+            "current_version",
             "updated_at",
             "page_url",
         ]
@@ -327,3 +341,64 @@ class StatusChangeSerializer(RecordSerializer):
 
     def get_recorded_by(self, change: StatusChange) -> str:
         return change.recorded_by.get_full_name() or change.recorded_by.get_username()
+
+
+class RecordedBy:
+    def get_recorded_by(self, event) -> str:
+        return event.author_name
+
+
+class ClauseVersionSerializer(RecordedBy, RecordSerializer):
+    clause = serializers.PrimaryKeyRelatedField(read_only=True)
+    proposed_by = VisibleLink(help_text=_("null for a joint text"))
+    recorded_by = serializers.SerializerMethodField()
+    source = VisibleIdLink()
+
+    class Meta:
+        model = ClauseVersion
+        fields = [
+            "id",
+            "clause",
+            "number",
+            "text",
+            "proposed_by",
+            "kind",
+            "proposed_on",
+            "precision",
+            "recorded_at",
+            "recorded_by",
+            "note",
+            "source",
+        ]
+
+
+class PositionSerializer(RecordedBy, RecordSerializer):
+    party = VisibleLink()
+    clause = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    topic = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    version = serializers.IntegerField(
+        source="version.number", read_only=True, allow_null=True, default=None
+    )
+    statement = VisibleIdLink()
+    recorded_by = serializers.SerializerMethodField()
+    source = VisibleIdLink()
+
+    class Meta:
+        model = Position
+        fields = [
+            "id",
+            "visibility",
+            "party",
+            "clause",
+            "topic",
+            "stance",
+            "reservation",
+            "version",
+            "taken_on",
+            "precision",
+            "statement",
+            "recorded_at",
+            "recorded_by",
+            "note",
+            "source",
+        ]

@@ -26,6 +26,8 @@ router.register("statements", views.StatementViewSet, basename="statement")
 router.register("sources", views.SourceViewSet, basename="source")
 router.register("parties", views.PartyViewSet, basename="party")
 router.register("status-changes", views.StatusChangeViewSet, basename="status-change")
+router.register("clause-versions", views.ClauseVersionViewSet, basename="clause-version")
+router.register("positions", views.PositionViewSet, basename="position")
 
 
 def without_site_login(patterns: list[URLPattern]) -> list[URLPattern]:

@@ -19,9 +19,11 @@ from rest_framework import viewsets
 from ..models import (
     Agreement,
     Clause,
+    ClauseVersion,
     FundingSource,
     Milestone,
     Party,
+    Position,
     Programme,
     Source,
     Statement,
@@ -87,7 +89,7 @@ class ClauseViewSet(RecordViewSet):
     filter_form = filters.ClauseFilter
 
     def get_queryset(self) -> QuerySet:
-        return self.visible(Clause).select_related("agreement", "obligated_party")
+        return self.visible(Clause).select_related("agreement", "obligated_party").with_levels()
 
 
 class TopicViewSet(RecordViewSet):
@@ -166,3 +168,26 @@ class StatusChangeViewSet(RecordViewSet):
 
     def get_queryset(self) -> QuerySet:
         return self.visible(StatusChange).with_subjects()
+
+
+class ClauseVersionViewSet(RecordViewSet):
+    """Every version of the clauses' texts, oldest first: the last of a clause is its text."""
+
+    serializer_class = serializers.ClauseVersionSerializer
+    filter_form = filters.ClauseVersionFilter
+
+    def get_queryset(self) -> QuerySet:
+        return self.visible(ClauseVersion).select_related("proposed_by", "source", "recorded_by")
+
+
+class PositionViewSet(RecordViewSet):
+    """Each party's positions on the clauses and topics, as recorded; the latest of a party
+    on a clause is its current one."""
+
+    serializer_class = serializers.PositionSerializer
+    filter_form = filters.PositionFilter
+
+    def get_queryset(self) -> QuerySet:
+        return self.visible(Position).select_related(
+            "party", "topic", "version", "statement", "source", "recorded_by"
+        )

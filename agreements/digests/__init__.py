@@ -2,12 +2,13 @@
 
 The ledger (DESIGN.md, "Digests: the ledger"):
 
-- A change or a new statement is *in* a digest when a `DigestItem(subscription, change)` or
-  `DigestItem(subscription, statement)` row says so; both pairs are unique, so each lands in
-  exactly one digest of each subscription. Nothing here uses "id greater than the last one
-  sent" or a timestamp watermark: a slow transaction commits an older id or timestamp after
-  a watermark has moved past it, and that change would be lost for good. Instead, planning
-  attaches every visible, followed record that has no item yet, whenever it committed.
+- A change, a new statement, a new clause version or a position is *in* a digest when a
+  `DigestItem(subscription, change)` (or `statement`, `version`, `position`) row says so;
+  each pair is unique, so each lands in exactly one digest of each subscription. Nothing
+  here uses "id greater than the last one sent" or a timestamp watermark: a slow
+  transaction commits an older id or timestamp after a watermark has moved past it, and
+  that change would be lost for good. Instead, planning attaches every visible, followed
+  record that has no item yet, whenever it committed.
 - Planning is one transaction per subscription: claim it with a conditional UPDATE of
   `next_due_at` (healthchecks' optimistic lock; a concurrent planner's UPDATE waits for our
   row lock, then matches nothing), insert the `DigestDelivery` (unique on subscription and

@@ -11,13 +11,16 @@ from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
+from .. import events
 from ..emails import absolute_url
 from ..models import (
     Agreement,
+    ClauseVersion,
     DatePrecision,
     DigestItem,
     FundingSource,
     Milestone,
+    Position,
     Programme,
     Statement,
     StatusChange,
@@ -95,6 +98,12 @@ class Follows:
             topic_id=self.topic_ids,
             funding_source__programme_id=self.programme_ids,
         )
+
+    def versions(self) -> Q:
+        return self._rule(clause__agreement_id=self.agreement_ids)
+
+    def positions(self) -> Q:
+        return self._rule(clause__agreement_id=self.agreement_ids, topic_id=self.topic_ids)
 
     def statements(self) -> Q:
         return self._rule(agreement_id=self.agreement_ids, topic_id=self.topic_ids)
@@ -176,6 +185,36 @@ def pending_statements(subscription: Subscription, follows: Follows) -> list[Sta
     )
 
 
+def pending_negotiation(
+    subscription: Subscription, follows: Follows
+) -> tuple[list[ClauseVersion], list[Position]]:
+    """Visible, followed clause versions and positions recorded since the subscription
+    started that are in none of its digests yet, oldest first, each with what its sentence
+    needs of the one before (agreements/events.py)."""
+    user = subscription.user
+    since = subscription.created_at
+
+    def not_yet_in_a_digest(field: str):
+        return ~Exists(
+            DigestItem.objects.filter(subscription=subscription, **{field: OuterRef("pk")})
+        )
+
+    versions = events.versions_with_previous(
+        ClauseVersion.objects.visible_to(user)
+        .filter(follows.versions(), recorded_at__gte=since)
+        .filter(not_yet_in_a_digest("version"))
+        .order_by("proposed_on", "recorded_at", "pk")
+    )
+    positions = events.positions_with_previous(
+        Position.objects.visible_to(user)
+        .filter(follows.positions(), recorded_at__gte=since)
+        .filter(not_yet_in_a_digest("position"))
+        .order_by("taken_on", "recorded_at", "pk"),
+        user,
+    )
+    return list(versions), list(positions)
+
+
 def funding_detail(funding: FundingSource) -> str:
     """ "EUR 50,000,000, potential": a funding decision's amount and status, for the digest
     and the calendar."""
@@ -221,6 +260,8 @@ class DigestContent:
     follows: Follows
     changes: PendingChanges
     statements: list[Statement]
+    versions: list[ClauseVersion] = field(default_factory=list)
+    positions: list[Position] = field(default_factory=list)
     programme_names: dict[int, str] = field(default_factory=dict)  # visible ones only
     upcoming: list[DateLine] = field(default_factory=list)
     overdue: list[DateLine] = field(default_factory=list)
@@ -228,11 +269,18 @@ class DigestContent:
     @property
     def is_empty(self) -> bool:
         # Dates alone do not make a digest: an overdue decision would mail everyone daily.
-        return not self.changes.rows and not self.statements
+        return (
+            not self.changes.rows
+            and not self.statements
+            and not self.versions
+            and not self.positions
+        )
 
     @property
     def item_count(self) -> int:
-        return len(self.changes.rows) + len(self.statements)
+        return (
+            len(self.changes.rows) + len(self.statements) + len(self.versions) + len(self.positions)
+        )
 
 
 def _subject_title(change: StatusChange) -> str:
@@ -335,6 +383,7 @@ def collect(subscription: Subscription, today: datetime.date) -> DigestContent:
     follows = Follows.of(subscription)
     changes = pending_changes(subscription, follows)
     statements = pending_statements(subscription, follows)
+    versions, positions = pending_negotiation(subscription, follows)
     programme_ids = {row.programme_id for row in changes.rows} | {
         statement.agreement.programme_id for statement in statements if statement.agreement
     }
@@ -351,6 +400,8 @@ def collect(subscription: Subscription, today: datetime.date) -> DigestContent:
         follows=follows,
         changes=changes,
         statements=statements,
+        versions=versions,
+        positions=positions,
         programme_names=programme_names,
         upcoming=upcoming,
         overdue=overdue,

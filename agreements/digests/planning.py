@@ -156,6 +156,14 @@ def plan_digest(subscription: Subscription, now: datetime.datetime) -> DigestRes
                 DigestItem(subscription=subscription, delivery=delivery, statement=statement)
                 for statement in content.statements
             ),
+            (
+                DigestItem(subscription=subscription, delivery=delivery, version=version)
+                for version in content.versions
+            ),
+            (
+                DigestItem(subscription=subscription, delivery=delivery, position=position)
+                for position in content.positions
+            ),
         )
         while batch := list(itertools.islice(items, ITEM_BATCH_SIZE)):
             DigestItem.objects.bulk_create(batch)

@@ -12,8 +12,10 @@ from django.utils import timezone
 
 from ..emails import build_message, unsubscribe_headers
 from ..models import (
+    ClauseVersion,
     DigestDelivery,
     DigestItem,
+    Position,
     Statement,
     StatusChange,
     Subscription,
@@ -106,9 +108,13 @@ def why_not_deliverable(delivery: DigestDelivery) -> str:
         return "the recipient's address changed"
     visible_change = StatusChange.objects.visible_to(user).filter(pk=OuterRef("change_id"))
     visible_statement = Statement.objects.visible_to(user).filter(pk=OuterRef("statement_id"))
+    visible_version = ClauseVersion.objects.visible_to(user).filter(pk=OuterRef("version_id"))
+    visible_position = Position.objects.visible_to(user).filter(pk=OuterRef("position_id"))
     hidden = DigestItem.objects.filter(delivery=delivery).filter(
         (Q(change__isnull=False) & ~Exists(visible_change))
         | (Q(statement__isnull=False) & ~Exists(visible_statement))
+        | (Q(version__isnull=False) & ~Exists(visible_version))
+        | (Q(position__isnull=False) & ~Exists(visible_position))
     )
     if hidden.exists():
         return "an item was hidden from the recipient"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 from collections import Counter
 
@@ -12,12 +13,14 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from .. import events
 from ..emails import RenderedEmail, absolute_url, render_email
 from ..models import (
     StatusChange,
     Subscription,
 )
 from .content import (
+    MAX_LISTED_CHANGES,
     MAX_LISTED_STATEMENTS,
     ChangeLine,
     ChangeRow,
@@ -92,6 +95,12 @@ def summarize(content: DigestContent, limit: int = 3) -> str:
     if count := len(content.statements):
         phrase = ngettext("%(count)d new statement", "%(count)d new statements", count)
         parts.append((count, phrase % {"count": count}))
+    if count := len(content.versions):
+        phrase = ngettext("%(count)d new clause text", "%(count)d new clause texts", count)
+        parts.append((count, phrase % {"count": count}))
+    if count := len(content.positions):
+        phrase = ngettext("%(count)d new position", "%(count)d new positions", count)
+        parts.append((count, phrase % {"count": count}))
     parts.sort(key=lambda part: -part[0])  # stable: equal counts keep kind order
     shown = ", ".join(phrase for _, phrase in parts[:limit])
     rest = sum(count for count, _ in parts[limit:])
@@ -132,6 +141,16 @@ def digest_name(content: DigestContent) -> str:
     return _("Negotiation tracker")
 
 
+def negotiation_lines(content: DigestContent, user) -> list[events.Event]:
+    lines = [events.version_event(version, user) for version in content.versions] + [
+        events.position_event(position, user) for position in content.positions
+    ]
+    lines.sort(key=lambda line: (line.happened_on, line.recorded_at))
+    return [
+        dataclasses.replace(line, url=absolute_url(line.url)) for line in lines[:MAX_LISTED_CHANGES]
+    ]
+
+
 def render_digest(
     subscription: Subscription,
     content: DigestContent,
@@ -170,6 +189,8 @@ def render_digest(
             for statement in content.statements[:MAX_LISTED_STATEMENTS]
         ],
         "more_statements": max(len(content.statements) - MAX_LISTED_STATEMENTS, 0),
+        # The negotiation's events, in plain words, each linked to its clause or redline.
+        "negotiation": negotiation_lines(content, user),
         "upcoming": content.upcoming,
         "overdue": content.overdue,
         "follows_everything": follows.everything,

@@ -7,6 +7,7 @@ One module per concept, each re-exported here so that code imports from `agreeme
 - `dates`: approximate dates (a date plus its precision) and the one way to write them;
 - `record`: parties, people, sources, programmes and their funding;
 - `negotiation`: agreements and their clauses, topics, milestones and statements;
+- `positions`: the versions of clause texts, the parties' positions, agreement levels;
 - `history`: the append-only status history and the record's version for cached pages;
 - `digests`: subscriptions and the digest ledger;
 - `tokens`: personal API tokens, stored hashed;
@@ -70,9 +71,23 @@ from .negotiation import (
     PartyNamesQuerySet,
     Statement,
     StatementQuerySet,
+    TextWriteRefused,
     Topic,
     TopicQuerySet,
     TopicStatus,
+)
+from .positions import (
+    ACCEPTING,
+    ClauseVersion,
+    ClauseVersionQuerySet,
+    EventIsAppendOnly,
+    Level,
+    Position,
+    PositionQuerySet,
+    ReservationKind,
+    Stance,
+    VersionKind,
+    compare_url,
 )
 from .record import (
     ZERO,
@@ -97,6 +112,7 @@ from .tokens import ApiToken, hash_token, new_token_secret
 from .audit import EVENT_MODELS, AuditEvent, audited  # isort: skip (after what it tracks)
 
 __all__ = [
+    "ACCEPTING",
     "EARLIEST_DATE",
     "EVENT_MODELS",
     "LATEST_DATE",
@@ -111,15 +127,19 @@ __all__ = [
     "Clause",
     "ClauseQuerySet",
     "ClauseStatus",
+    "ClauseVersion",
+    "ClauseVersionQuerySet",
     "DatePrecision",
     "DeliveryStatus",
     "DigestDelivery",
     "DigestItem",
+    "EventIsAppendOnly",
     "FundingBreakdown",
     "FundingSource",
     "FundingSourceQuerySet",
     "FundingStatus",
     "HistoryIsAppendOnly",
+    "Level",
     "Milestone",
     "MilestoneKind",
     "MilestoneQuerySet",
@@ -127,13 +147,17 @@ __all__ = [
     "PartyKind",
     "PartyNamesQuerySet",
     "Person",
+    "Position",
+    "PositionQuerySet",
     "Programme",
     "ProgrammeQuerySet",
     "ReaderSession",
     "ReaderUnknown",
     "RecordVersion",
+    "ReservationKind",
     "Source",
     "SourceKind",
+    "Stance",
     "Statement",
     "StatementQuerySet",
     "StatusChange",
@@ -143,9 +167,11 @@ __all__ = [
     "StatusWriteRefused",
     "Subscription",
     "SubscriptionFrequency",
+    "TextWriteRefused",
     "Topic",
     "TopicQuerySet",
     "TopicStatus",
+    "VersionKind",
     "Visibility",
     "VisibleQuerySet",
     "VisibleRecord",
@@ -154,6 +180,7 @@ __all__ = [
     "audited",
     "can_read",
     "check_date_precision",
+    "compare_url",
     "date_precision_end",
     "feed_token_digest",
     "funding_columns",

@@ -71,3 +71,10 @@ def approximate_date(value: datetime.date | None, precision: str = DatePrecision
     if precision == DatePrecision.MONTH:
         return formats.date_format(value, "YEAR_MONTH_FORMAT")
     return formats.date_format(value, "DATE_FORMAT")
+
+
+def precision_constraint(name: str) -> models.CheckConstraint:
+    """A date's precision is one of DatePrecision's, in the database too."""
+    return models.CheckConstraint(
+        condition=models.Q(precision__in=DatePrecision.values), name=f"{name}_precision_valid"
+    )

@@ -185,9 +185,10 @@ class DigestDelivery(models.Model):
 
 
 class DigestItem(models.Model):
-    """The ledger: this change (or new statement) went into this subscription's digest, once
-    and for all. Exactly one of `change` and `statement` is set; each is unique per
-    subscription, which is what makes "exactly one digest per change" hold."""
+    """The ledger: this change (or new statement, clause version or position) went into this
+    subscription's digest, once and for all. Exactly one of `change`, `statement`, `version`
+    and `position` is set; each is unique per subscription, which is what makes "exactly one
+    digest per change" hold."""
 
     subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="items")
     delivery = models.ForeignKey(DigestDelivery, on_delete=models.CASCADE, related_name="items")
@@ -196,6 +197,16 @@ class DigestItem(models.Model):
     )
     statement = models.ForeignKey(
         Statement, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    version = models.ForeignKey(
+        "agreements.ClauseVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    position = models.ForeignKey(
+        "agreements.Position", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
 
     class Meta:
@@ -208,14 +219,34 @@ class DigestItem(models.Model):
             models.UniqueConstraint(
                 fields=["subscription", "statement"], name="digest_statement_once_per_subscription"
             ),
+            models.UniqueConstraint(
+                fields=["subscription", "version"], name="digest_version_once_per_subscription"
+            ),
+            models.UniqueConstraint(
+                fields=["subscription", "position"], name="digest_position_once_per_subscription"
+            ),
             models.CheckConstraint(
                 condition=(
                     Q(change__isnull=False, statement__isnull=True)
                     | Q(change__isnull=True, statement__isnull=False)
+                )
+                & Q(version__isnull=True, position__isnull=True)
+                | Q(
+                    change__isnull=True,
+                    statement__isnull=True,
+                    version__isnull=False,
+                    position__isnull=True,
+                )
+                | Q(
+                    change__isnull=True,
+                    statement__isnull=True,
+                    version__isnull=True,
+                    position__isnull=False,
                 ),
                 name="digest_item_one_subject",
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.delivery} · {self.change_id or self.statement_id}"
+        subject = self.change_id or self.statement_id or self.version_id or self.position_id
+        return f"{self.delivery} · {subject}"

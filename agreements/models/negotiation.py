@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Count, Q, StringAgg, TextField, Value
 from django.db.models.functions import Coalesce, NullIf
@@ -74,6 +75,13 @@ class AgreementQuerySet(PartyNamesQuerySet):
             },
             clause_total=aggregate_per_row(clauses, "agreement", Count("pk"), 0),
         )
+
+    def with_level_counts(self, as_of: datetime.date | None = None):
+        """How many of the clauses the reader may see are agreed, ad referendum, reserved,
+        stale or open (as of a day): `agreement.level_counts`, in the agreement's own row."""
+        from .positions import with_level_counts
+
+        return with_level_counts(self, as_of)
 
     def with_programme_funding(self):
         """The funding totals of each agreement's programme, as the reader may see them:
@@ -138,6 +146,13 @@ class Agreement(StatusRecord):
         ]
 
     @property
+    def level_counts(self) -> list[tuple[str, str, int]]:
+        """(level, label, count) in level order, from `with_level_counts()`."""
+        from .positions import level_counts
+
+        return level_counts(self.clause_levels)
+
+    @property
     def programme_funding(self) -> FundingBreakdown | None:
         """From `with_programme_funding()`; None for an agreement with no programme."""
         if self.programme is None:
@@ -148,6 +163,32 @@ class Agreement(StatusRecord):
 class ClauseQuerySet(StatusQuerySet):
     def visibility_rule(self) -> Q:
         return shared() & shared("agreement__")
+
+    def with_version_numbers(self):
+        """The numbers of the clause's versions, in order: `clause.version_numbers`."""
+        from django.contrib.postgres.aggregates import ArrayAgg
+
+        from .positions import ClauseVersion
+
+        return self.annotate(
+            version_numbers=aggregate_per_row(
+                ClauseVersion.objects.all(),
+                "clause",
+                ArrayAgg("number", order_by="number"),
+                Value([], output_field=ArrayField(models.PositiveIntegerField())),
+            )
+        )
+
+    def with_levels(self, as_of: datetime.date | None = None):
+        """Each clause's agreement level as of a day (today when None): `clause.level`,
+        from the positions the reader may see (agreements/models/positions.py)."""
+        from .positions import with_levels
+
+        return with_levels(self, as_of)
+
+
+class TextWriteRefused(Exception):
+    """Raised when a clause's text is overwritten rather than given a new version."""
 
 
 class ClauseStatus(models.TextChoices):
@@ -208,6 +249,35 @@ class Clause(StatusRecord):
 
     def get_absolute_url(self) -> str:
         return reverse("agreements:clause_detail", args=[self.pk])
+
+    def save(self, *args, **kwargs):
+        # The text is the latest version's: `services.add_clause_version` writes both.
+        loaded = getattr(self, "_loaded_text", None)
+        if (
+            not self._state.adding
+            and loaded is not None
+            and self.text != loaded
+            and not getattr(self, "_version_in_progress", False)
+        ):
+            raise TextWriteRefused(
+                f"Clause {self.pk}: the text changes only by a new version "
+                "(agreements.services.add_clause_version)"
+            )
+        super().save(*args, **kwargs)
+        self._loaded_text = self.text
+
+    @classmethod
+    def from_db(cls, db, field_names, values, **kwargs):
+        instance = super().from_db(db, field_names, values, **kwargs)
+        instance._loaded_text = instance.__dict__.get("text")
+        return instance
+
+    @property
+    def level_label(self) -> str:
+        """From `with_levels()`."""
+        from .positions import Level
+
+        return Level(self.level).label
 
 
 class TopicQuerySet(PartyNamesQuerySet):

@@ -7,7 +7,6 @@ of a common word. `search_document_field(*fields)` is a generated column holding
 whenever the row is, so matching and ranking read it instead of parsing (agreements/search.py).
 Its GIN index replaces 0006's expression index (migration 0014).
 
-SQLite, the try-it-out engine, has no full-text search here: the column holds an empty text.
 Reader queries leave the column unread (`VisibleQuerySet.visible_to` defers it).
 """
 
@@ -24,8 +23,7 @@ SEARCH_DOCUMENT = "search_document"
 
 
 class StoredSearchVector(SearchVector):
-    def as_sqlite(self, compiler, connection, **extra_context):
-        return "''", []
+    """The vector a generated column stores (its own class, named by migration 0014)."""
 
 
 def search_document_field(*fields: str) -> models.GeneratedField:

@@ -18,7 +18,7 @@ from django import template
 from django.template.defaultfilters import linebreaksbr
 from django.template.loader import get_template
 from django.utils import formats, timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
@@ -66,9 +66,36 @@ def _cell(column: Column, row, user) -> object:
     if kind == Kind.UPDATED:
         moment = timezone.localtime(value)
         return _time(moment.isoformat(), formats.date_format(moment, "SHORT_DATE_FORMAT"))
+    if kind == Kind.LEVEL:
+        return status_badge(row.level, row.level_label)
+    if kind == Kind.POSITION:
+        return _position(value, row, user)
     if kind == Kind.TEMPLATE:
         return get_template(column.template).render({"row": row, "user": user})
     raise ValueError(f"a column of unknown kind {kind!r}")
+
+
+def _position(position, clause, user) -> SafeString | str:
+    """A grid cell: the stance in words (a badge), when, where from, and whether it was
+    taken on an earlier text than the clause's current one."""
+    if position is None:
+        return NOTHING
+    parts = [
+        status_badge(f"stance-{position.stance}", position.stance_label),
+        _time(position.taken_on.isoformat(), position.when),
+    ]
+    current = getattr(clause, "current_version_pk", None)
+    if position.version_id and current and position.version_id != current:
+        parts.append(
+            format_html(
+                '<span class="note">{}</span>',
+                _("on version %(number)s, an earlier text") % {"number": position.version.number},
+            )
+        )
+    source = source_link(position.source, user)
+    if source:
+        parts.append(source)
+    return format_html_join(" ", "{}", ((part,) for part in parts))
 
 
 class Table:

@@ -14,6 +14,8 @@ READER_PAGES = {
     "agreement_list": lambda record: "/agreements/?q=exomars",
     "agreement_detail": lambda record: record.agreement.get_absolute_url(),
     "clause_detail": lambda record: record.clause.get_absolute_url(),
+    "clause_compare": lambda record: f"/clauses/{record.clause.pk}/compare/",
+    "position_grid": lambda record: f"/agreements/{record.agreement.slug}/positions/",
     "topic_list": lambda record: "/topics/",
     "topic_detail": lambda record: record.topic.get_absolute_url(),
     "programme_detail": lambda record: record.programme.get_absolute_url(),

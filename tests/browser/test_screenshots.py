@@ -9,10 +9,13 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.management import call_command
 from playwright.sync_api import Page, expect
 
+from agreements import services
 from agreements.demo import demo_password
+from agreements.models import Clause, ClauseVersion, Party
 
 from .conftest import log_in
 
@@ -37,6 +40,29 @@ def test_it_takes_the_readme_screenshots_of_the_demo(
     page.goto(f"{live_server.url}/agreements/exomars-cooperation/")
     expect(page.get_by_role("heading", level=1)).to_contain_text("ExoMars")
     page.screenshot(path=SCREENSHOTS / "agreement.png", full_page=True)
+
+    page.goto(f"{live_server.url}/agreements/exomars-cooperation/positions/")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Positions")
+    page.screenshot(path=SCREENSHOTS / "positions.png", full_page=True)
+
+    # The demo's clauses have one text each (the joint draft); the redline is shown on an
+    # illustrative counter-proposal, added here only, not part of the demo's facts.
+    clause = Clause.objects.get(agreement__slug="exomars-cooperation", reference="3")
+    services.add_clause_version(
+        clause,
+        text=(
+            "Roscosmos develops the module that takes the 2018 mission down to the surface "
+            "of Mars, and ESA funds and develops its descent camera."
+        ),
+        by=User.objects.get(username="editor"),
+        proposed_by=Party.objects.get(slug="esa"),
+        kind=ClauseVersion.Kind.COUNTER_PROPOSAL,
+    )
+    page.goto(f"{live_server.url}/clauses/{clause.pk}/compare/")
+    expect(page.locator("#comparison ins").first).to_be_visible()
+    page.screenshot(path=SCREENSHOTS / "redline.png", full_page=True)
+    page.goto(f"{live_server.url}/clauses/{clause.pk}/compare/?view=side")
+    page.screenshot(path=SCREENSHOTS / "redline-side-by-side.png", full_page=True)
 
     # The briefing as printed: its PDF (drawn by WeasyPrint) turned into a picture by
     # pdftoppm (Debian's poppler-utils).
