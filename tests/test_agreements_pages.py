@@ -19,7 +19,7 @@ def many(record):
     created = []
     for title, status in [("Alpha protocol", "signed"), ("Omega memorandum", "approved")]:
         agreement = record.create(Agreement(title=title, slug=title.lower().replace(" ", "-")))
-        services.change_status(agreement, to=status, by=record.editor)
+        services.change_status(agreement, to=status, by=record.editor, source=record.source)
         created.append(agreement)
     return created
 
@@ -236,7 +236,7 @@ def test_editors_see_internal_clauses_and_their_history(record, editor, login):
 
 
 def test_clauses_filter_by_status_in_place(record, stakeholder, login):
-    services.change_status(record.clause, to="signed", by=record.editor)
+    services.change_status(record.clause, to="signed", by=record.editor, no_source_yet=True)
     client = login(stakeholder)
     response = client.get(
         "/agreements/exomars-cooperation/?clause_status=signed", headers={"HX-Request": "true"}

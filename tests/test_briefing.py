@@ -126,7 +126,7 @@ def test_the_pdf_is_drawn_once_per_version_of_the_record(client, record, stakeho
     with CaptureQueriesContext(connection) as captured:
         assert client.get("/briefing.pdf").content == first
     assert len(captured) <= 4  # session, user, reader and version: no briefing query
-    services.change_status(record.clause, to="signed", by=editor)
+    services.change_status(record.clause, to="signed", by=editor, no_source_yet=True)
     assert "Proton launchers: Draft → Signed" in pdf_pages(client.get("/briefing.pdf"))[0]
 
 

@@ -27,7 +27,7 @@ def agreement_row(content: str, title: str) -> str:
 
 
 def test_it_shows_clause_counts_by_status_per_agreement(record, stakeholder, login):
-    services.change_status(record.clause, to="signed", by=record.editor)
+    services.change_status(record.clause, to="signed", by=record.editor, source=record.source)
     response = login(stakeholder).get("/")
     assert response.status_code == 200
     cells = re.findall(

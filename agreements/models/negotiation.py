@@ -16,10 +16,10 @@ from django.db import models
 from django.db.models import Count, Q, StringAgg, TextField, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext
 
+from .. import clock
 from .base import (
     StatusQuerySet,
     StatusRecord,
@@ -269,11 +269,11 @@ class MilestoneQuerySet(VisibleQuerySet):
         return self.select_related("agreement", "topic", "programme")
 
     def upcoming(self, today: datetime.date | None = None):
-        today = today or timezone.localdate()
+        today = today or clock.today()
         return self.filter(self._not_yet_over(today)).order_by("happens_on", "title")
 
     def past(self, today: datetime.date | None = None):
-        today = today or timezone.localdate()
+        today = today or clock.today()
         return self.exclude(self._not_yet_over(today)).order_by("-happens_on", "title")
 
 

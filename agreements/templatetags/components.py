@@ -53,6 +53,9 @@ def _cell(column: Column, row, user) -> object:
     if kind == Kind.RECORD:
         return shown_to(value, user) or NOTHING
     if kind == Kind.SOURCE:
+        if value is None and getattr(row, "no_source_yet", False):
+            # Recorded as settled before anyone could cite it: readers are told so.
+            return format_html('<em class="no-source">{}</em>', _("No source yet"))
         return source_link(value, user)
     if kind == Kind.NOTE:
         return linebreaksbr(value, autoescape=True)
