@@ -261,7 +261,7 @@ def test_an_unknown_clause_status_is_ignored_with_a_notice(record, stakeholder, 
 def test_it_shows_the_funding_of_its_programme(record, stakeholder, login):
     content = login(stakeholder).get("/agreements/exomars-cooperation/").content.decode()
     assert 'href="/programmes/exomars/"' in content
-    assert "Uncovered if everything comes through: <strong>EUR 270,000,000</strong>" in content
+    assert "<strong>EUR 270 million</strong> if every pledge comes through" in content
 
 
 def test_an_internal_programme_is_not_shown_on_a_shared_agreement(record, stakeholder, login):

@@ -60,15 +60,15 @@ def test_the_funding_bar_shows_what_is_secured_and_what_is_uncovered(record, sta
     assert "<svg" in content and 'class="seg seg-secured"' in content
     assert "Secured: <strong>EUR 30,000,000</strong>" in content
     # 350 in question, 30 secured + 50 potential visible: the internal 10 is not counted.
-    assert "Uncovered if everything comes through: <strong>EUR 270,000,000</strong>" in content
-    assert "Counting only secured money: <strong>EUR 320,000,000</strong>" in content
+    assert "<strong>EUR 270 million</strong> if every pledge comes through" in content
+    assert "Still uncovered: <strong>EUR 320 million</strong> counting only secured" in content
     funding = Programme.objects.visible_to(stakeholder).with_funding().get(slug="exomars").funding
     assert funding.uncovered_if_all_comes_through == 270_000_000
 
 
 def test_editors_funding_bar_counts_internal_sources(record, editor, login):
     content = login(editor).get("/").content.decode()
-    assert "Uncovered if everything comes through: <strong>EUR 260,000,000</strong>" in content
+    assert "<strong>EUR 260 million</strong> if every pledge comes through" in content
 
 
 def test_it_lists_the_next_milestones_only(record, stakeholder, login):

@@ -88,6 +88,7 @@ from .record import (
     SourceKind,
     funding_columns,
     money,
+    money_in_words,
     web_link,
 )
 from .tokens import ApiToken, hash_token, new_token_secret
@@ -156,6 +157,7 @@ __all__ = [
     "funding_columns",
     "hash_token",
     "money",
+    "money_in_words",
     "new_feed_token",
     "new_token_secret",
     "reader_permission",

@@ -14,13 +14,21 @@ from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from agreements.models import FundingBreakdown, approximate_date, money, shown_to, web_link
+from agreements.models import (
+    FundingBreakdown,
+    approximate_date,
+    money,
+    money_in_words,
+    shown_to,
+    web_link,
+)
 
 register = template.Library()
 
 
 register.filter("approximate_date", approximate_date)
 register.filter("money", money)
+register.filter("money_in_words", money_in_words)
 # `record|shown_to:user`: the record, or None when the user may not see it.
 register.filter("shown_to", shown_to)
 
@@ -73,6 +81,7 @@ SEGMENT_FILLS = {
     "uncovered": "#cf222e",
 }
 SEGMENT_TEXT_FILLS = {"pledged": "#1b1f24"}
+GAP_STROKE = "#1b1f24"
 
 
 @register.inclusion_tag("agreements/_funding_bar.html")
@@ -108,9 +117,17 @@ def funding_bar(funding: FundingBreakdown, key: str, title: str = "") -> dict:
             }
         )
         start += width
+    secured_end = min(funding.share(funding.secured), Decimal(100))
     return {
         "funding": funding,
         "segments": segments,
+        # Under the bar, from the end of the secured money to the end: the conservative gap.
+        "gap": {
+            "x": _svg_number(secured_end * 10 + Decimal("1.5")),
+            "end": _svg_number(Decimal("998.5")),
+            "width": _svg_number(Decimal(100) - secured_end),
+            "stroke": GAP_STROKE,
+        },
         "title": title,
         "bar_id": f"funding-{key}",
         "track_fill": SEGMENT_FILLS["track"],
