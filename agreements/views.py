@@ -42,6 +42,7 @@ from .models import (
     Topic,
     shown_to,
 )
+from .status_lines import attach_status_lines
 
 LIST_PAGE_SIZE = 25
 TIMELINE_PAGE_SIZE = 25
@@ -104,10 +105,21 @@ def lazy(compute: Callable[[], object]) -> SimpleLazyObject:
     return SimpleLazyObject(compute)
 
 
-def milestones_and_statements(user, **subject) -> dict[str, SimpleLazyObject]:
-    """The milestones and statements of an agreement or topic (`agreement=` or `topic=`)."""
+def milestones_and_statements(
+    user, *, programme_id: int | None = None, **subject
+) -> dict[str, SimpleLazyObject]:
+    """The milestones and statements of an agreement or topic (`agreement=` or `topic=`);
+    an agreement's milestones include its programme's (the decisions its money waits on).
+    Milestones come in two lists, coming up (soonest first) and past (latest first), as
+    `clock.today()` divides them."""
+    about = Q(**subject)
+    if programme_id is not None:
+        about |= Q(programme_id=programme_id)
+
+    both = lazy(lambda: Milestone.objects.visible_to(user).filter(about).coming_and_past())
     return {
-        "milestones": lazy(lambda: Milestone.objects.visible_to(user).filter(**subject)),
+        "milestones_coming": lazy(lambda: both[0]),
+        "milestones_past": lazy(lambda: both[1]),
         "statements": lazy(
             lambda: Statement.objects.visible_to(user).filter(**subject).with_speakers()
         ),
@@ -211,6 +223,11 @@ def most_recently_active(rows: QuerySet, count: int) -> SimpleLazyObject:
     return lazy(lambda: list(rows.order_by("-updated_at", name)[: count + 1]))
 
 
+def with_status_line(agreement: Agreement, user) -> Agreement:
+    attach_status_lines([agreement], user)
+    return agreement
+
+
 @reader_page
 def dashboard(request: HttpRequest) -> HttpResponse:
     user = request.user
@@ -219,10 +236,16 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         return Milestone.objects.visible_to(user).with_subjects()
 
     upcoming = lazy(lambda: list(milestones().upcoming()[:DASHBOARD_MILESTONES]))
+
+    def agreements() -> list[Agreement]:
+        rows = Agreement.objects.visible_to(user).with_clause_counts().with_last_status_change()
+        shown = list(rows.order_by("-updated_at", "title")[: DASHBOARD_AGREEMENTS + 1])
+        attach_status_lines(shown, user)
+        return shown
+
     context = {
-        "agreements": most_recently_active(
-            Agreement.objects.visible_to(user).with_clause_counts(), DASHBOARD_AGREEMENTS
-        ),
+        # The most recently active, and one more: it says whether to link to the list.
+        "agreements": lazy(agreements),
         "agreements_shown": DASHBOARD_AGREEMENTS,
         "programmes": most_recently_active(
             Programme.objects.visible_to(user).with_funding(), DASHBOARD_PROGRAMMES
@@ -285,13 +308,15 @@ def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
     user = request.user
     visible = Agreement.objects.visible_to(user)
     # Found or 404 at once; the totals only when the cached page is out of date.
-    found = get_object_or_404(visible.only("pk", "slug", "title"), slug=slug)
+    found = get_object_or_404(visible.only("pk", "slug", "title", "programme_id"), slug=slug)
     details = lazy(
-        lambda: (
+        lambda: with_status_line(
             visible.with_party_names()
             .with_clause_counts()
+            .with_last_status_change()
             .with_programme_funding()
-            .get(pk=found.pk)
+            .get(pk=found.pk),
+            user,
         )
     )
     programme = lazy(lambda: shown_to(details.programme, user))
@@ -332,7 +357,7 @@ def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "clause_columns": tables.CLAUSES,
         "programme": programme,
         "funding": lazy(lambda: details.programme_funding if programme else None),
-        **milestones_and_statements(user, agreement=found),
+        **milestones_and_statements(user, agreement=found, programme_id=found.programme_id),
         # The latest lines; the timeline, filtered to this agreement, has them all.
         "changes": lazy(lambda: latest_changes[:AGREEMENT_HISTORY]),
         "more_changes": lazy(lambda: len(latest_changes) > AGREEMENT_HISTORY),

@@ -20,7 +20,7 @@ INTERNAL_TITLES = [
 
 def agreement_row(content: str, title: str) -> str:
     match = re.search(
-        rf"<tr>\s*<th scope=\"row\"><a [^>]*>{title}</a></th>(.*?)</tr>", content, re.S
+        rf"<tr>\s*<th scope=\"row\"><a [^>]*>{title}</a>.*?</th>(.*?)</tr>", content, re.S
     )
     assert match, f"no row for {title}"
     return match.group(1)

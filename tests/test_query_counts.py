@@ -32,11 +32,11 @@ HTMX = {"HX-Request": "true"}
 # What each page costs right after a change (cache emptied), whatever the number of rows:
 # session, user, the reader permission with the record's version, then the page's own.
 PAGES = [
-    ("/", {}, 8),
+    ("/", {}, 9),  # with the next milestones of the agreements' status lines
     ("/", HTMX, 4),
     ("/agreements/", {}, 5),
     ("/agreements/?q=launch&status=draft&sort=updated&page=2", HTMX, 5),
-    ("/agreements/exomars-cooperation/", {}, 9),
+    ("/agreements/exomars-cooperation/", {}, 10),  # with the status line's next milestone
     ("/agreements/exomars-cooperation/?clause_status=draft", HTMX, 5),
     ("/clauses/{clause}/", {}, 5),
     ("/topics/", {}, 5),

@@ -13,7 +13,17 @@ from __future__ import annotations
 import datetime
 
 from django.db import models
-from django.db.models import Count, Q, StringAgg, TextField, Value
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    OuterRef,
+    Q,
+    StringAgg,
+    Subquery,
+    TextField,
+    Value,
+)
 from django.db.models.functions import Coalesce, NullIf
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -73,6 +83,18 @@ class AgreementQuerySet(PartyNamesQuerySet):
             },
             clause_total=aggregate_per_row(clauses, "agreement", Count("pk"), 0),
         )
+
+    def with_last_status_change(self):
+        """`last_status_on`: when the agreement's own latest status took effect (the
+        history's effective date), for its status line."""
+        from .history import StatusChange
+
+        latest = (
+            StatusChange.objects.filter(agreement=OuterRef("pk"))
+            .order_by("-effective_on", "-recorded_at", "-id")
+            .values("effective_on")[:1]
+        )
+        return self.annotate(last_status_on=Subquery(latest))
 
     def with_programme_funding(self):
         """The funding totals of each agreement's programme, as the reader may see them:
@@ -267,6 +289,20 @@ class MilestoneQuerySet(VisibleQuerySet):
 
     def with_subjects(self):
         return self.select_related("agreement", "topic", "programme")
+
+    def coming_and_past(self, today: datetime.date | None = None):
+        """(coming up, soonest first; past, latest first), in one query."""
+        today = today or clock.today()
+        rows = self.annotate(
+            is_ahead=ExpressionWrapper(self._not_yet_over(today), output_field=BooleanField())
+        ).order_by("happens_on", "title")
+        rows = list(rows)
+        coming = [row for row in rows if row.is_ahead]
+        past = sorted(
+            (row for row in rows if not row.is_ahead),
+            key=lambda row: (-row.happens_on.toordinal(), row.title),
+        )
+        return coming, past
 
     def upcoming(self, today: datetime.date | None = None):
         today = today or clock.today()
