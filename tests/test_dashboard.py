@@ -31,7 +31,7 @@ def test_it_shows_clause_counts_by_status_per_agreement(record, stakeholder, log
     response = login(stakeholder).get("/")
     assert response.status_code == 200
     cells = re.findall(
-        r'<td class="number"[^>]*>(\d+)</td>',
+        r'<td class="number"[^>]*><a [^>]*>(\d+)</a></td>',
         agreement_row(response.content.decode(), "ExoMars cooperation"),
     )
     # draft, pending, signed, withdrawn: the internal third clause is not counted.
@@ -41,7 +41,7 @@ def test_it_shows_clause_counts_by_status_per_agreement(record, stakeholder, log
 def test_editors_count_internal_clauses_too(record, editor, login):
     response = login(editor).get("/")
     cells = re.findall(
-        r'<td class="number"[^>]*>(\d+)</td>',
+        r'<td class="number"[^>]*><a [^>]*>(\d+)</a></td>',
         agreement_row(response.content.decode(), "ExoMars cooperation"),
     )
     assert cells == ["3", "0", "0", "0"]
@@ -228,3 +228,9 @@ def test_a_large_record_shows_the_most_recent_agreements_and_links_to_all(
     assert len(set(shown)) == 15
     assert "Annex 19" in shown  # the newest
     assert "All agreements" in page
+
+
+def test_the_clause_counts_link_to_the_filtered_list(record, stakeholder, login):
+    content = login(stakeholder).get("/").content.decode()
+    row = agreement_row(content, "ExoMars cooperation")
+    assert 'href="/agreements/exomars-cooperation/?clause_status=draft#clauses">2</a>' in row
