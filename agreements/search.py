@@ -1,4 +1,6 @@
-"""Search across the record: agreements, clauses, topics, statements and sources.
+"""Search across the record: agreements, clauses, topics, statements, sources, funding
+sources and milestones ("juice" finds the EUR 120 million that depends on it and the 2022
+launch).
 
 PostgreSQL's full-text search (websearch syntax: words, "a phrase", -exclude, or), ranked,
 with the matching words marked in an excerpt, starting from `visible_to(user)`.
@@ -28,7 +30,16 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from .models import Agreement, Clause, Source, Statement, Topic, web_link
+from .models import (
+    Agreement,
+    Clause,
+    FundingSource,
+    Milestone,
+    Source,
+    Statement,
+    Topic,
+    web_link,
+)
 
 RESULTS_PER_KIND = 20
 # Ranking parses each ranked row's text again (about 0.1 ms for a long clause), so at most
@@ -91,6 +102,8 @@ MODELS = {
     "topics": Topic,
     "statements": Statement,
     "sources": Source,
+    "funding": FundingSource,
+    "milestones": Milestone,
 }
 
 SEARCHABLE = [
@@ -101,6 +114,11 @@ SEARCHABLE = [
         "statements", _("Statements"), ("summary", "person__name"), ("person", "agreement", "topic")
     ),
     Searchable("sources", _("Sources"), ("title", "publisher")),
+    # Indexed by migration 0015 (the five above by 0006).
+    Searchable("funding", _("Funding"), ("title", "condition"), ("programme",)),
+    Searchable(
+        "milestones", _("Milestones"), ("title", "description"), ("agreement", "topic", "programme")
+    ),
 ]
 
 

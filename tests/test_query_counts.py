@@ -46,8 +46,8 @@ PAGES = [
     ("/timeline/", {}, 4),
     ("/timeline/?agreement=exomars-cooperation&since=2012-01-01", {}, 5),
     ("/timeline/?page=2", {**HTMX, "HX-Target": "more"}, 4),
-    ("/search/?q=launch", {}, 8),
-    ("/search/?q=launch", HTMX, 8),
+    ("/search/?q=launch", {}, 10),  # one query per kind of record searched
+    ("/search/?q=launch", HTMX, 10),
 ]
 
 

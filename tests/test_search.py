@@ -10,6 +10,9 @@ from agreements import search
 from agreements.models import Clause, Source, Statement, Visibility
 
 index_migration = importlib.import_module("agreements.migrations.0006_search_indexes")
+funding_index_migration = importlib.import_module(
+    "agreements.migrations.0015_statuschange_no_source_yet"
+)
 
 
 def test_it_finds_matches_of_every_kind(record, stakeholder, login):
@@ -165,8 +168,11 @@ def test_the_search_indexes_cover_what_search_searches():
         search.MODELS[searchable.kind]._meta.model_name: searchable.own_fields
         for searchable in search.SEARCHABLE
     }
-    assert indexed == index_migration.INDEXED_FIELDS
-    assert search.search_config() == index_migration.CONFIG
+    assert indexed == {
+        **index_migration.INDEXED_FIELDS,
+        **funding_index_migration.INDEXED_FIELDS,
+    }
+    assert search.search_config() == index_migration.CONFIG == funding_index_migration.CONFIG
 
 
 @pytest.mark.parametrize("searchable", search.SEARCHABLE, ids=lambda searchable: searchable.kind)
@@ -212,3 +218,35 @@ def test_only_the_latest_edited_matches_are_ranked(record, stakeholder, monkeypa
     record.second_clause.save()
     found = list(search.full_text_queryset(stakeholder, clauses, "launchers"))
     assert found == [record.second_clause]
+
+
+def test_juice_finds_the_money_and_the_launch_that_depend_on_it(record, stakeholder, login):
+    from decimal import Decimal
+
+    from agreements import services
+    from agreements.models import FundingSource, Milestone
+
+    services.record_creation(
+        FundingSource(
+            programme=record.programme,
+            title="Launch savings from a shared Proton launch in 2022",
+            amount=Decimal("120000000"),
+            status=FundingSource.Status.CONTINGENT,
+            condition="Only if Ganymede flies with ESA's Juice on one Proton launch.",
+        ),
+        by=record.editor,
+    )
+    Milestone.objects.create(
+        title="Juice and Ganymede launch",
+        kind=Milestone.Kind.LAUNCH,
+        happens_on=datetime.date(2022, 1, 1),
+        precision="year",
+        topic=record.topic,
+    )
+
+    content = login(stakeholder).get("/search/", {"q": "juice"}).text
+
+    assert "Launch savings from a shared Proton launch in 2022" in content
+    assert "EUR 120,000,000" in content
+    assert "Juice and Ganymede launch" in content
+    assert "Reserve we do not talk about" not in content
