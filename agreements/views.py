@@ -10,6 +10,7 @@ the tables' columns are in tables.py.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from functools import wraps
 
@@ -29,7 +30,7 @@ from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from . import briefing, exports, record_cache, tables
+from . import briefing, clock, exports, record_cache, tables
 from . import search as record_search
 from .forms import ClauseFilterForm, ListFilterForm, SearchForm, TimelineFilterForm
 from .models import (
@@ -237,6 +238,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
     upcoming = lazy(lambda: list(milestones().upcoming()[:DASHBOARD_MILESTONES]))
 
+    latest = lazy(
+        lambda: list(
+            StatusChange.objects.visible_to(user).with_subjects().newest_first()[:DASHBOARD_CHANGES]
+        )
+    )
+    week_start = clock.today() - datetime.timedelta(days=6)
+
     def agreements() -> list[Agreement]:
         rows = Agreement.objects.visible_to(user).with_clause_counts().with_last_status_change()
         shown = list(rows.order_by("-updated_at", "title")[: DASHBOARD_AGREEMENTS + 1])
@@ -258,13 +266,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "past_milestones": lazy(
             lambda: [] if upcoming else list(milestones().past()[:DASHBOARD_MILESTONES])
         ),
-        "changes": lazy(
-            lambda: (
-                StatusChange.objects.visible_to(user)
-                .with_subjects()
-                .newest_first()[:DASHBOARD_CHANGES]
-            )
-        ),
+        "changes": latest,
+        # "What changed this week" answered at a glance: the latest changes in two groups.
+        "changes_this_week": lazy(lambda: [c for c in latest if c.effective_on >= week_start]),
+        "changes_earlier": lazy(lambda: [c for c in latest if c.effective_on < week_start]),
         "clause_statuses": Clause.Status.choices,
     }
     return render_page(request, "agreements/dashboard.html", "changes", context)
@@ -443,7 +448,16 @@ def timeline(request: HttpRequest) -> HttpResponse:
     )
     # "Load more" swaps only its own button for the next page's rows and the next button.
     partial = "more" if request.htmx.target == "more" else "results"
-    context = {"form": form, "page_obj": None}
+    today = clock.today()
+    context = {
+        "form": form,
+        "page_obj": None,
+        # "What changed this week": one click, as of the record's today.
+        "presets": [
+            (_("Last 7 days"), today - datetime.timedelta(days=6)),
+            (_("Last 30 days"), today - datetime.timedelta(days=29)),
+        ],
+    }
     export_format = exports.requested_format(request)
     if not form.is_valid():
         return render_page(request, "agreements/timeline.html", partial, context, status=400)

@@ -13,7 +13,9 @@ from django import template
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from agreements import clock
 from agreements.models import (
     FundingBreakdown,
     approximate_date,
@@ -63,6 +65,19 @@ def source_link(source, user) -> str:
     if not link:
         return conditional_escape(shown)
     return format_html('<a href="{}" rel="noopener noreferrer external">{}</a>', link, shown)
+
+
+@register.filter
+def days_ago(value: datetime.date | None) -> str:
+    """ "today", "yesterday", "6 days ago": how long ago as of `clock.today()`."""
+    if value is None:
+        return ""
+    days = (clock.today() - value).days
+    if days <= 0:
+        return str(_("today"))
+    if days == 1:
+        return str(_("yesterday"))
+    return ngettext("%(count)d day ago", "%(count)d days ago", days) % {"count": days}
 
 
 @register.filter
