@@ -39,7 +39,7 @@ def remove_indexes(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("agreements", "0010_api_tokens"),
+        ("agreements", "0012_audit_trail_append_only"),
     ]
 
     operations = [
