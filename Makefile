@@ -16,7 +16,8 @@ PORT ?= 8000
 # Tests run with DEBUG off, as production does; this key exists only for them.
 TEST_ENV := DEBUG=0 SECRET_KEY=test-only-key-not-secret STATIC_MANIFEST=0 \
 	ALLOWED_HOSTS=localhost,127.0.0.1,testserver
-DEMO_ENV := DEBUG=1
+# The ExoMars case is replayed as of the week its record ends (agreements/clock.py).
+DEMO_ENV := DEBUG=1 TRACKER_AS_OF=$(or $(TRACKER_AS_OF),2012-11-26)
 
 WORKERS ?= 3
 

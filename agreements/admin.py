@@ -18,6 +18,7 @@ from django.contrib.admin.widgets import (
     AdminDateWidget,
     AutocompleteSelect,
     AutocompleteSelectMultiple,
+    RelatedFieldWidgetWrapper,
 )
 from django.core.exceptions import BadRequest, ValidationError
 from django.core.paginator import Paginator
@@ -29,6 +30,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -276,14 +278,28 @@ def status_note_field() -> forms.CharField:
     )
 
 
+# Said in the hint and in the error, so that nobody has to guess the format.
+DATE_FORMAT_HINT = gettext_lazy("YYYY-MM-DD, for example 2013-03-14.")
+
+
 def status_effective_on_field() -> forms.DateField:
+    # Starts empty: a default of today recorded many changes on the day they were typed in
+    # rather than the day they happened. The admin's calendar offers a "Today" shortcut.
     return forms.DateField(
         label=gettext_lazy("effective on"),
         required=False,
-        initial=timezone.localdate,
         validators=[validate_record_date],
-        widget=AdminDateWidget,
-        help_text=gettext_lazy("When it happened in the negotiation; today if left empty."),
+        # Written as the hint says; the language's own formats are accepted too (Django
+        # always adds ISO), which the calendar's "Today" shortcut may type.
+        widget=AdminDateWidget(format="%Y-%m-%d"),
+        help_text=format_lazy(
+            "{} {}",
+            gettext_lazy("When it happened in the negotiation; needed when the status changes."),
+            DATE_FORMAT_HINT,
+        ),
+        error_messages={
+            "invalid": format_lazy("{} {}", gettext_lazy("Enter a date as"), DATE_FORMAT_HINT)
+        },
     )
 
 
@@ -292,6 +308,15 @@ def status_source_field() -> forms.ModelChoiceField:
         label=gettext_lazy("source of the change"),
         queryset=Source.objects.all(),
         required=False,
+        help_text=gettext_lazy("Needed for Signed, Secured and Agreed, unless there is none yet."),
+    )
+
+
+def status_no_source_yet_field() -> forms.BooleanField:
+    return forms.BooleanField(
+        label=gettext_lazy("no source yet"),
+        required=False,
+        help_text=gettext_lazy("Readers see that this change has no source yet."),
     )
 
 
@@ -301,6 +326,33 @@ def status_details(cleaned_data: dict) -> dict:
         "note": cleaned_data.get("status_note") or "",
         "effective_on": cleaned_data.get("status_effective_on"),
         "source": cleaned_data.get("status_source"),
+        "no_source_yet": bool(cleaned_data.get("status_no_source_yet")),
+    }
+
+
+# Where a refusal of the status services is shown on a status form.
+STATUS_ERROR_FIELDS = {"effective_on": "status_effective_on", "source": "status_source"}
+
+
+def add_status_error(form: forms.Form, error: services.StatusChangeError) -> None:
+    form.add_error(STATUS_ERROR_FIELDS.get(error.field or "", "status"), str(error))
+
+
+def describe_change(change: StatusChange) -> str:
+    """A saved change restated: "Clause 1: Pending signature → Signed, effective 14 Mar 2013,
+    source …"."""
+    if change.source is not None:
+        sourced = _("source: %(source)s") % {"source": change.source}
+    elif change.no_source_yet:
+        sourced = _("no source yet")
+    else:
+        sourced = _("no source")
+    return _("%(record)s: %(from)s → %(to)s, effective %(date)s, %(source)s.") % {
+        "record": change.subject,
+        "from": change.from_label or "—",
+        "to": change.to_label,
+        "date": approximate_date(change.effective_on),
+        "source": sourced,
     }
 
 
@@ -310,6 +362,7 @@ class StatusRecordForm(AuditedRecordForm):
     status_note = status_note_field()
     status_effective_on = status_effective_on_field()
     status_source = status_source_field()
+    status_no_source_yet = status_no_source_yet_field()
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -327,12 +380,38 @@ class StatusRecordForm(AuditedRecordForm):
         adding = self.instance._state.adding
         if not adding and not self.status_was_changed:
             # A note or source with no status change would be silently dropped.
-            for name in ("status_note", "status_source"):
+            for name in ("status_note", "status_source", "status_no_source_yet"):
                 if cleaned_data.get(name):
                     self.add_error(
                         name,
                         _("The status did not change, so this would not be recorded."),
                     )
+        if not adding and self.status_was_changed and not self.errors:
+            if cleaned_data.get("status_effective_on") is None:
+                self.add_error(
+                    "status_effective_on",
+                    format_lazy(
+                        "{} {}",
+                        _("Say when the new status took effect:"),
+                        DATE_FORMAT_HINT,
+                    ),
+                )
+                return cleaned_data
+            try:
+                services.check_status_change(
+                    self.instance, to=cleaned_data["status"], **status_details(cleaned_data)
+                )
+            except services.StatusChangeError as error:
+                add_status_error(self, error)
+        elif adding and not self.errors and cleaned_data.get("status_effective_on"):
+            try:
+                services.check_status_change(
+                    self.instance,
+                    to="",
+                    effective_on=cleaned_data["status_effective_on"],
+                )
+            except services.StatusChangeError as error:
+                add_status_error(self, error)
         return cleaned_data
 
 
@@ -356,11 +435,26 @@ class BulkStatusChangeForm(forms.Form):
     status_note = status_note_field()
     status_effective_on = status_effective_on_field()
     status_source = status_source_field()
+    status_no_source_yet = status_no_source_yet_field()
     audit_reason = audit_reason_field()  # asked once, kept with every record's change
 
     def __init__(self, *args, status_choices, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["status"].choices = status_choices
+        self.fields["status_effective_on"].required = True
+
+    def clean(self) -> dict:
+        cleaned_data = super().clean()
+        if not self.errors:
+            # The date and the source, which do not depend on the record; each record's
+            # own history is checked when it is changed.
+            try:
+                services.check_status_change(
+                    Clause(), to=cleaned_data["status"], **status_details(cleaned_data)
+                )
+            except services.StatusChangeError as error:
+                add_status_error(self, error)
+        return cleaned_data
 
 
 def action_form(
@@ -443,7 +537,13 @@ class StatusRecordAdmin(VisibleRecordAdmin):
     status_fieldset = (
         gettext_lazy("Status"),
         {
-            "fields": ("status", "status_effective_on", "status_note", "status_source"),
+            "fields": (
+                "status",
+                "status_effective_on",
+                "status_note",
+                "status_source",
+                "status_no_source_yet",
+            ),
             "description": gettext_lazy(
                 "A new status is recorded in the history with this date, note and source."
             ),
@@ -464,10 +564,43 @@ class StatusRecordAdmin(VisibleRecordAdmin):
         save_all_but_status(obj)
         if form.status_was_changed:
             try:
-                services.change_status(obj, to=wanted, by=request.user, **details)
+                change = services.change_status(obj, to=wanted, by=request.user, **details)
             except services.StatusChangeError as error:
                 # Another editor got there first; the other edits are saved.
                 self.message_user(request, str(error), messages.WARNING)
+            else:
+                self.message_user(request, describe_change(change), messages.SUCCESS)
+
+    def get_form(self, request: HttpRequest, obj=None, change: bool = False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        # "+" beside the source of the change, as beside any foreign key: a source can be
+        # added from the status section without leaving the page.
+        source = form.base_fields["status_source"]
+        if not isinstance(source.widget, RelatedFieldWidgetWrapper):
+            source.widget = RelatedFieldWidgetWrapper(
+                source.widget,
+                StatusChange._meta.get_field("source").remote_field,
+                self.admin_site,
+                can_add_related=self.admin_site.is_registered(Source)
+                and request.user.has_perm("agreements.add_source"),
+                can_change_related=False,
+                can_delete_related=False,
+                can_view_related=False,
+            )
+        return form
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context=None):
+        kind = services.KIND_BY_MODEL[self.model]
+        if StatusChange.objects.filter(**{f"{kind}_id": object_id}).exists():
+            self.message_user(
+                request,
+                _(
+                    "This record has a history, which is kept for good: retire it with a "
+                    "status (withdrawn, abandoned, dropped or lost) instead of deleting it."
+                ),
+                messages.WARNING,
+            )
+        return super().delete_view(request, object_id, extra_context)
 
     def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
         if formset.model not in services.KIND_BY_MODEL:
@@ -513,16 +646,21 @@ class StatusRecordAdmin(VisibleRecordAdmin):
         to = form.cleaned_data["status"]
         details = status_details(form.cleaned_data)
         audit_trail.give_reason(form.cleaned_data["audit_reason"])
-        changed, left_alone = [], []
+        changed, left_alone, refused = [], [], []
         # All or nothing, and in primary-key order so two bulk changes cannot deadlock.
         with transaction.atomic():
             for subject in queryset.order_by("pk"):
+                if subject.status == to:
+                    left_alone.append(subject)
+                    continue
                 try:
                     services.change_status(subject, to=to, by=request.user, **details)
-                except services.StatusChangeError:
-                    left_alone.append(subject)
+                except services.StatusChangeError as error:
+                    refused.append(f"{subject}: {error}")
                 else:
                     changed.append(subject)
+        for reason in refused:
+            self.message_user(request, reason, messages.ERROR)
         label = self.model.Status(to).label
         if changed:
             self.message_user(

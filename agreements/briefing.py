@@ -26,9 +26,9 @@ from django.db.models import Case, F, Q, QuerySet, When, Window
 from django.db.models.functions import RowNumber
 from django.http import HttpRequest
 from django.template.loader import render_to_string
-from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
+from . import clock
 from .digests import OPEN_FUNDING_STATUSES
 from .models import (
     Agreement,
@@ -116,7 +116,7 @@ def reader_name(user) -> str:
 
 
 def gather(user, *, agreement: Agreement | None = None, today=None) -> Briefing:
-    today = today or timezone.localdate()
+    today = today or clock.today()
     visible = Agreement.objects.visible_to(user)
     if agreement is not None:
         visible = visible.filter(pk=agreement.pk)
@@ -258,7 +258,7 @@ def context(request: HttpRequest, agreement: Agreement | None = None) -> dict:
         "briefing": SimpleLazyObject(lambda: gather(user, agreement=agreement)),
         "single": agreement,
         "reader": reader_name(user),
-        "today": timezone.localdate(),
+        "today": clock.today(),
         "site_url": request.build_absolute_uri("/").rstrip("/"),
     }
 

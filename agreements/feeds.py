@@ -204,6 +204,10 @@ def milestones_calendar(request: HttpRequest, token: str) -> HttpResponse:
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", "PUBLISH")
     calendar.add("x-wr-calname", _("Negotiation milestones"))
+    calendar.add(
+        "x-wr-caldesc",
+        _("Every milestone and funding decision you can see, whatever your digest follows."),
+    )
     calendar.add("x-wr-timezone", settings.TIME_ZONE)
 
     milestones = Milestone.objects.visible_to(user).with_subjects()

@@ -34,10 +34,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.db.models import Exists
 from django.http import HttpRequest
-from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import get_language
 
+from . import clock
 from .models import RecordVersion, can_read, reader_permission
 
 # Names of the triggers (migration 0007); tests make them fire at once rather than at commit.
@@ -81,7 +81,7 @@ def record_key(request: HttpRequest) -> str:
             str(getattr(request, "record_version", None) or current_version()),
             scope_of(request.user),
             get_language() or "",
-            timezone.localdate().isoformat(),
+            clock.today().isoformat(),
         ]
     )
 

@@ -1,4 +1,6 @@
-"""Search across the record: agreements, clauses, topics, statements and sources.
+"""Search across the record: agreements, clauses, topics, statements, sources, funding
+sources and milestones ("juice" finds the EUR 120 million that depends on it and the 2022
+launch).
 
 PostgreSQL's full-text search (websearch syntax: words, "a phrase", -exclude, or), ranked,
 with the matching words marked in an excerpt, starting from `visible_to(user)`.
@@ -34,7 +36,17 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from .models import Agreement, Clause, ClauseVersion, Source, Statement, Topic, web_link
+from .models import (
+    Agreement,
+    Clause,
+    ClauseVersion,
+    FundingSource,
+    Milestone,
+    Source,
+    Statement,
+    Topic,
+    web_link,
+)
 from .models.searching import SEARCH_CONFIG, SEARCH_DOCUMENT
 
 RESULTS_PER_KIND = 20
@@ -102,6 +114,8 @@ MODELS = {
     "statements": Statement,
     "sources": Source,
     "versions": ClauseVersion,
+    "funding": FundingSource,
+    "milestones": Milestone,
 }
 
 SEARCHABLE = [
@@ -119,6 +133,10 @@ SEARCHABLE = [
         ("text",),
         ("clause__agreement", "proposed_by"),
         order=("-recorded_at", "-pk"),
+    ),
+    Searchable("funding", _("Funding"), ("title", "condition"), ("programme",)),
+    Searchable(
+        "milestones", _("Milestones"), ("title", "description"), ("agreement", "topic", "programme")
     ),
 ]
 

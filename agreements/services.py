@@ -13,9 +13,11 @@ import logging
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from . import clock
 from .models import (
     Agreement,
     Clause,
@@ -29,6 +31,7 @@ from .models import (
     StatusChange,
     Topic,
     Visibility,
+    approximate_date,
     check_date_precision,
     validate_record_date,
 )
@@ -45,8 +48,18 @@ KIND_BY_MODEL: dict[type, str] = {
 }
 
 
+# The statuses that settle something: a reader must be able to see where that comes from,
+# or see that nobody has given its source yet.
+NEEDS_SOURCE = frozenset({"signed", "secured", "agreed"})
+
+
 class StatusChangeError(Exception):
     """A status change the record's rules refuse; the message is for the editor."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        # The form field the editor should correct ("effective_on", "source"), if one is.
+        self.field = field
 
 
 def _history_row(
@@ -57,6 +70,7 @@ def _history_row(
     effective_on: datetime.date,
     note: str,
     source: Source | None,
+    no_source_yet: bool,
     recorded_at: datetime.datetime | None,
 ) -> StatusChange:
     kind = KIND_BY_MODEL[type(subject)]
@@ -70,15 +84,64 @@ def _history_row(
         effective_on=effective_on,
         note=note,
         source=source,
+        no_source_yet=no_source_yet and source is None,
     )
 
 
 def _check_effective_on(effective_on: datetime.date | None) -> datetime.date:
+    """The date a change took effect: today if not given, never after today."""
+    today = clock.today()
     if effective_on is None:
-        return timezone.localdate()
-    if not isinstance(effective_on, datetime.date):
-        raise StatusChangeError(_("The effective date must be a date."))
+        return today
+    if not isinstance(effective_on, datetime.date) or isinstance(effective_on, datetime.datetime):
+        raise StatusChangeError(_("The effective date must be a date."), field="effective_on")
+    if effective_on > today:
+        raise StatusChangeError(
+            _("The effective date cannot be after today (%(today)s).")
+            % {"today": approximate_date(today)},
+            field="effective_on",
+        )
     return effective_on
+
+
+def _check_after_history(subject: StatusSubject, effective_on: datetime.date) -> None:
+    """History reads in date order: a change cannot take effect before the record's latest
+    one, which the append-only history could never put right afterwards."""
+    kind = KIND_BY_MODEL[type(subject)]
+    latest = StatusChange.objects.filter(**{kind: subject}).aggregate(latest=Max("effective_on"))[
+        "latest"
+    ]
+    if latest is not None and effective_on < latest:
+        raise StatusChangeError(
+            _("The effective date must be on or after %(date)s, this %(kind)s's last change.")
+            % {"date": approximate_date(latest), "kind": subject._meta.verbose_name},
+            field="effective_on",
+        )
+
+
+def _check_source(to: str, source: Source | None, no_source_yet: bool) -> None:
+    if to in NEEDS_SOURCE and source is None and not no_source_yet:
+        raise StatusChangeError(
+            _("Give the source of this status, or say that there is no source yet."),
+            field="source",
+        )
+
+
+def check_status_change(
+    subject: StatusSubject,
+    *,
+    to: str,
+    effective_on: datetime.date | None = None,
+    source: Source | None = None,
+    no_source_yet: bool = False,
+    note: str = "",
+) -> None:
+    """Raise the StatusChangeError `change_status` would raise on the date or the source,
+    without writing: forms call it to show the refusal on the field to correct."""
+    effective_on = _check_effective_on(effective_on)
+    _check_source(to, source, no_source_yet)
+    if subject.pk is not None:
+        _check_after_history(subject, effective_on)
 
 
 def change_status(
@@ -89,14 +152,17 @@ def change_status(
     note: str = "",
     effective_on: datetime.date | None = None,
     source: Source | None = None,
+    no_source_yet: bool = False,
     recorded_at: datetime.datetime | None = None,
 ) -> StatusChange:
     """Move `subject` to status `to` and append the StatusChange row, atomically.
 
-    Refuses an unknown status and a change to the status the record already has. Any
-    move between known statuses is allowed: the tracker records what happened in the
-    negotiation (a clause can be signed straight from draft, or revived after a
-    withdrawal), it does not govern it.
+    Refuses an unknown status and a change to the status the record already has; an
+    effective date after today (`clock.today()`) or before the record's latest history
+    line; and a status that settles something (NEEDS_SOURCE) with neither a source nor
+    `no_source_yet`, which readers then see. Any move between known statuses is allowed:
+    the tracker records what happened in the negotiation (a clause can be signed straight
+    from draft, or revived after a withdrawal), it does not govern it.
     """
     if type(subject) not in KIND_BY_MODEL:
         raise StatusChangeError(_("This kind of record has no status."))
@@ -108,6 +174,7 @@ def change_status(
             % {"status": to, "kind": subject._meta.verbose_name}
         )
     effective_on = _check_effective_on(effective_on)
+    _check_source(to, source, no_source_yet)
 
     with transaction.atomic():
         # Lock the row and read its status as committed, so two editors changing the
@@ -118,6 +185,7 @@ def change_status(
                 _("%(record)s is already “%(status)s”.")
                 % {"record": subject, "status": subject.Status(to).label}
             )
+        _check_after_history(subject, effective_on)
         from_status = current.status
         subject.status = to
         subject._status_change_in_progress = True
@@ -132,6 +200,7 @@ def change_status(
             effective_on=effective_on,
             note=note,
             source=source,
+            no_source_yet=no_source_yet,
             recorded_at=recorded_at,
         )
     logger.info(
@@ -153,9 +222,14 @@ def record_creation(
     note: str = "",
     effective_on: datetime.date | None = None,
     source: Source | None = None,
+    no_source_yet: bool = False,
     recorded_at: datetime.datetime | None = None,
 ) -> StatusChange:
-    """Save a new record and the first line of its history (from nothing to its status)."""
+    """Save a new record and the first line of its history (from nothing to its status).
+
+    The date is checked as `change_status` checks it; the source rule is not applied to
+    a creation: a record entered as it already stands (Italy's secured EUR 30 million) is
+    sourced by the record as a whole, and the admin's inlines add rows without one."""
     if type(subject) not in KIND_BY_MODEL:
         raise StatusChangeError(_("This kind of record has no status."))
     if subject.status not in subject.Status.values:
@@ -175,6 +249,7 @@ def record_creation(
             effective_on=effective_on,
             note=note,
             source=source,
+            no_source_yet=no_source_yet,
             recorded_at=recorded_at,
         )
 

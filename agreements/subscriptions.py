@@ -13,12 +13,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.csp import CSP
 from django.utils.dates import WEEKDAYS
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
@@ -34,6 +35,14 @@ from .models import Agreement, ApiToken, Subscription, Topic, can_read
 
 HOUR_CHOICES = [(hour, f"{hour:02d}:00") for hour in range(24)]
 
+# "What to follow" as two radios rather than a checkbox beside the choices: ticking an
+# agreement while "follow everything" stayed ticked (the default) followed everything.
+EVERYTHING, CHOSEN = "on", "chosen"
+
+
+def _follows_everything(value: str) -> bool:
+    return value == EVERYTHING
+
 
 class SubscriptionForm(forms.ModelForm):
     hour = forms.TypedChoiceField(
@@ -43,6 +52,19 @@ class SubscriptionForm(forms.ModelForm):
         label=gettext_lazy("Day, for a weekly digest"),
         choices=list(WEEKDAYS.items()),
         coerce=int,
+    )
+
+    follows_everything = forms.TypedChoiceField(
+        label=gettext_lazy("What to follow"),
+        choices=[
+            (EVERYTHING, gettext_lazy("Everything I can see")),
+            (CHOSEN, gettext_lazy("Only what I choose")),
+        ],
+        coerce=_follows_everything,
+        widget=forms.RadioSelect,
+        # A form from before the radios (an open tab) sent nothing for an unticked box.
+        required=False,
+        empty_value=False,
     )
 
     class Meta:
@@ -83,12 +105,24 @@ class SubscriptionForm(forms.ModelForm):
         self.was_active = (
             self.instance.pk is not None and self.instance.frequency != Subscription.Frequency.OFF
         )
+        self.initial["follows_everything"] = (
+            EVERYTHING if self.instance.follows_everything else CHOSEN
+        )
 
     def clean_language(self) -> str:
         return self.cleaned_data["language"] or self.instance.language
 
     def clean(self):
         cleaned = super().clean()
+        chosen = cleaned.get("agreements") or cleaned.get("topics")
+        if cleaned.get("follows_everything") and chosen:
+            # Without JavaScript nothing greys the choices out: say which one counts.
+            raise forms.ValidationError(
+                _(
+                    "You chose “Everything I can see” and also ticked some agreements or "
+                    "topics. Choose “Only what I choose” to follow just those, or untick them."
+                )
+            )
         if (
             cleaned.get("frequency") not in (None, Subscription.Frequency.OFF)
             and not cleaned.get("follows_everything")
@@ -146,14 +180,41 @@ def _subscription_of(user) -> Subscription:
 
 
 def _feed_urls(request: HttpRequest, token: str) -> dict[str, str]:
+    calendar = request.build_absolute_uri(reverse("agreements:milestones_calendar", args=[token]))
     return {
         "changes_feed_url": request.build_absolute_uri(
             reverse("agreements:changes_feed", args=[token])
         ),
-        "milestones_calendar_url": request.build_absolute_uri(
-            reverse("agreements:milestones_calendar", args=[token])
-        ),
+        "milestones_calendar_url": calendar,
+        # Calendar apps subscribe (and refresh) from a webcal: address rather than import once.
+        "webcal_url": "webcal://" + calendar.split("://", 1)[1],
     }
+
+
+def describe_subscription(subscription: Subscription) -> str:
+    """The setting said back: "Daily at 08:00 Paris time, about: ExoMars cooperation.
+    Next: Tue 1 Dec." """
+    if subscription.frequency == Subscription.Frequency.OFF or subscription.pk is None:
+        return _("No digest: you get no email from the tracker.")
+    hour = f"{subscription.hour:02d}:00"
+    if subscription.frequency == Subscription.Frequency.WEEKLY:
+        when = _("Weekly on %(weekday)s at %(hour)s Paris time") % {
+            "weekday": WEEKDAYS[subscription.weekday],
+            "hour": hour,
+        }
+    else:
+        when = _("Daily at %(hour)s Paris time") % {"hour": hour}
+    if subscription.follows_everything:
+        about = _("about everything you can see")
+    else:
+        names = [str(agreement) for agreement in subscription.agreements.all()]
+        names += [str(topic) for topic in subscription.topics.all()]
+        about = _("about: %(names)s") % {"names": "; ".join(names)}
+    said = f"{when}, {about}."
+    if subscription.next_due_at:
+        local = timezone.localtime(subscription.next_due_at)
+        said += " " + _("Next: %(day)s.") % {"day": date_format(local, "D j M")}
+    return said
 
 
 # A reader's own settings: no cache keeps a copy.
@@ -164,12 +225,24 @@ def subscriptions(request: HttpRequest) -> HttpResponse:
     _require_reader(request)
     subscription = _subscription_of(request.user)
     saved = False
-    if request.method == "POST":
+    if request.method == "POST" and "stop" in request.POST:
+        # "Stop all digests": whatever else the form says.
+        if subscription.pk is not None:
+            digests.turn_off(subscription)
+        if not _wants_fragment(request):
+            messages.success(request, describe_subscription(subscription))
+            return redirect("agreements:subscriptions")
+        saved = True
+        form = SubscriptionForm(instance=subscription, user=request.user)
+    elif request.method == "POST":
         form = SubscriptionForm(request.POST, instance=subscription, user=request.user)
         if form.is_valid():
             subscription = form.save()
             if not _wants_fragment(request):
-                messages.success(request, _("Your digest settings are saved."))
+                messages.success(
+                    request,
+                    _("Saved: %(setting)s") % {"setting": describe_subscription(subscription)},
+                )
                 return redirect("agreements:subscriptions")
             saved = True
             form = SubscriptionForm(instance=subscription, user=request.user)
@@ -179,6 +252,7 @@ def subscriptions(request: HttpRequest) -> HttpResponse:
         "form": form,
         "subscription": subscription,
         "saved": saved,
+        "setting": describe_subscription(subscription),
         **_tokens_context(request.user),
     }
     template = "agreements/subscriptions.html"
@@ -283,11 +357,15 @@ EMAIL_PREVIEW_CSP = {
 @csp_override(EMAIL_PREVIEW_CSP)
 @require_http_methods(["GET"])
 def subscription_preview(request: HttpRequest, pk: int) -> HttpResponse:
-    """Staff only: the HTML of this subscription's next digest, as it stands. Sends nothing
-    and writes nothing to the ledger."""
+    """The HTML of this subscription's next digest, as it stands, for staff or its own
+    reader. Sends nothing and writes nothing to the ledger."""
+    subscription = Subscription.objects.select_related("user").filter(pk=pk).first()
     if not request.user.is_staff:
-        raise PermissionDenied
-    subscription = get_object_or_404(Subscription.objects.select_related("user"), pk=pk)
+        # A reader learns nothing of other subscriptions, not even whether one exists.
+        if subscription is None or subscription.user_id != request.user.pk:
+            raise PermissionDenied
+    elif subscription is None:
+        raise Http404
     rendered = digests.preview_digest(subscription)
     return HttpResponse(rendered.html)
 

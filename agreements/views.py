@@ -10,6 +10,7 @@ the tables' columns are in tables.py.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -30,7 +31,7 @@ from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from . import briefing, events, exports, record_cache, redline, tables
+from . import briefing, clock, events, exports, record_cache, redline, tables
 from . import search as record_search
 from .forms import (
     ClauseFilterForm,
@@ -54,6 +55,7 @@ from .models import (
     Topic,
     shown_to,
 )
+from .status_lines import attach_status_lines
 
 LIST_PAGE_SIZE = 25
 TIMELINE_PAGE_SIZE = 25
@@ -116,10 +118,21 @@ def lazy(compute: Callable[[], object]) -> SimpleLazyObject:
     return SimpleLazyObject(compute)
 
 
-def milestones_and_statements(user, **subject) -> dict[str, SimpleLazyObject]:
-    """The milestones and statements of an agreement or topic (`agreement=` or `topic=`)."""
+def milestones_and_statements(
+    user, *, programme_id: int | None = None, **subject
+) -> dict[str, SimpleLazyObject]:
+    """The milestones and statements of an agreement or topic (`agreement=` or `topic=`);
+    an agreement's milestones include its programme's (the decisions its money waits on).
+    Milestones come in two lists, coming up (soonest first) and past (latest first), as
+    `clock.today()` divides them."""
+    about = Q(**subject)
+    if programme_id is not None:
+        about |= Q(programme_id=programme_id)
+
+    both = lazy(lambda: Milestone.objects.visible_to(user).filter(about).coming_and_past())
     return {
-        "milestones": lazy(lambda: Milestone.objects.visible_to(user).filter(**subject)),
+        "milestones_coming": lazy(lambda: both[0]),
+        "milestones_past": lazy(lambda: both[1]),
         "statements": lazy(
             lambda: Statement.objects.visible_to(user).filter(**subject).with_speakers()
         ),
@@ -223,6 +236,11 @@ def most_recently_active(rows: QuerySet, count: int) -> SimpleLazyObject:
     return lazy(lambda: list(rows.order_by("-updated_at", name)[: count + 1]))
 
 
+def with_status_line(agreement: Agreement, user) -> Agreement:
+    attach_status_lines([agreement], user)
+    return agreement
+
+
 @reader_page
 def dashboard(request: HttpRequest) -> HttpResponse:
     user = request.user
@@ -231,11 +249,28 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         return Milestone.objects.visible_to(user).with_subjects()
 
     upcoming = lazy(lambda: list(milestones().upcoming()[:DASHBOARD_MILESTONES]))
+
+    latest = lazy(
+        lambda: list(
+            StatusChange.objects.visible_to(user).with_subjects().newest_first()[:DASHBOARD_CHANGES]
+        )
+    )
+    week_start = clock.today() - datetime.timedelta(days=6)
+
+    def agreements() -> list[Agreement]:
+        rows = (
+            Agreement.objects.visible_to(user)
+            .with_clause_counts()
+            .with_level_counts()
+            .with_last_status_change()
+        )
+        shown = list(rows.order_by("-updated_at", "title")[: DASHBOARD_AGREEMENTS + 1])
+        attach_status_lines(shown, user)
+        return shown
+
     context = {
-        "agreements": most_recently_active(
-            Agreement.objects.visible_to(user).with_clause_counts().with_level_counts(),
-            DASHBOARD_AGREEMENTS,
-        ),
+        # The most recently active, and one more: it says whether to link to the list.
+        "agreements": lazy(agreements),
         "agreements_shown": DASHBOARD_AGREEMENTS,
         "programmes": most_recently_active(
             Programme.objects.visible_to(user).with_funding(), DASHBOARD_PROGRAMMES
@@ -248,13 +283,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "past_milestones": lazy(
             lambda: [] if upcoming else list(milestones().past()[:DASHBOARD_MILESTONES])
         ),
-        "changes": lazy(
-            lambda: (
-                StatusChange.objects.visible_to(user)
-                .with_subjects()
-                .newest_first()[:DASHBOARD_CHANGES]
-            )
-        ),
+        "changes": latest,
+        # "What changed this week" answered at a glance: the latest changes in two groups.
+        "changes_this_week": lazy(lambda: [c for c in latest if c.effective_on >= week_start]),
+        "changes_earlier": lazy(lambda: [c for c in latest if c.effective_on < week_start]),
         "clause_statuses": Clause.Status.choices,
         "levels": Level.choices,
     }
@@ -299,14 +331,16 @@ def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
     user = request.user
     visible = Agreement.objects.visible_to(user)
     # Found or 404 at once; the totals only when the cached page is out of date.
-    found = get_object_or_404(visible.only("pk", "slug", "title"), slug=slug)
+    found = get_object_or_404(visible.only("pk", "slug", "title", "programme_id"), slug=slug)
     details = lazy(
-        lambda: (
+        lambda: with_status_line(
             visible.with_party_names()
             .with_clause_counts()
             .with_level_counts()
+            .with_last_status_change()
             .with_programme_funding()
-            .get(pk=found.pk)
+            .get(pk=found.pk),
+            user,
         )
     )
     programme = lazy(lambda: shown_to(details.programme, user))
@@ -347,7 +381,7 @@ def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "clause_columns": tables.CLAUSES,
         "programme": programme,
         "funding": lazy(lambda: details.programme_funding if programme else None),
-        **milestones_and_statements(user, agreement=found),
+        **milestones_and_statements(user, agreement=found, programme_id=found.programme_id),
         # The latest lines; the timeline, filtered to this agreement, has them all.
         "changes": lazy(lambda: latest_changes[:AGREEMENT_HISTORY]),
         "more_changes": lazy(lambda: len(latest_changes) > AGREEMENT_HISTORY),
@@ -599,7 +633,16 @@ def timeline(request: HttpRequest) -> HttpResponse:
     )
     # "Load more" swaps only its own button for the next page's rows and the next button.
     partial = "more" if request.htmx.target == "more" else "results"
-    context = {"form": form, "page_obj": None}
+    today = clock.today()
+    context = {
+        "form": form,
+        "page_obj": None,
+        # "What changed this week": one click, as of the record's today.
+        "presets": [
+            (_("Last 7 days"), today - datetime.timedelta(days=6)),
+            (_("Last 30 days"), today - datetime.timedelta(days=29)),
+        ],
+    }
     export_format = exports.requested_format(request)
     if not form.is_valid():
         return render_page(request, "agreements/timeline.html", partial, context, status=400)

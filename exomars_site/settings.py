@@ -6,11 +6,13 @@ SECRET_KEY, ALLOWED_HOSTS, SITE_URL and the SMTP variables; the app refuses to s
 without a secret key when DEBUG is off.
 """
 
+import datetime
 import os
 import sys
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
@@ -37,7 +39,23 @@ def env_int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+def env_date(name: str) -> datetime.date | None:
+    value = env(name).strip()
+    if not value:
+        return None
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"{name} must be a date written YYYY-MM-DD, not {value!r}."
+        ) from None
+
+
 DEBUG = env_bool("DEBUG")
+
+# "Today" for the whole app (agreements/clock.py): unset, today is today; set, a replayed
+# case (the ExoMars demo ends in November 2012) reads as of that day.
+TRACKER_AS_OF = env_date("TRACKER_AS_OF")
 
 SECRET_KEY = env("SECRET_KEY")
 if not SECRET_KEY and DEBUG:
@@ -136,6 +154,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "agreements.record_cache.context",
+                "agreements.clock.context",
             ],
         },
     },

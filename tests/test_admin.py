@@ -232,7 +232,7 @@ def test_the_form_as_rendered_saves_an_edit_without_touching_the_status(
 
 def test_saving_other_fields_never_writes_the_status_column(record, superuser):
     stale = Clause.objects.get(pk=record.clause.pk)
-    services.change_status(record.clause, to="signed", by=superuser)
+    services.change_status(record.clause, to="signed", by=superuser, source=record.source)
     stale.title = "Launchers"
     save_all_but_status(stale)
     fresh = Clause.objects.get(pk=record.clause.pk)
@@ -268,8 +268,12 @@ def test_a_save_that_leaves_the_status_alone_keeps_a_change_made_meanwhile(
 def test_a_status_another_editor_set_first_is_reported_not_recorded_twice(
     record, login, editor, superuser
 ):
-    form = clause_form(record.clause, status="pending", title="Launchers")
-    services.change_status(record.clause, to="pending", by=superuser)
+    form = clause_form(
+        record.clause, status="pending", title="Launchers", status_effective_on="2012-11-21"
+    )
+    services.change_status(
+        record.clause, to="pending", by=superuser, effective_on=datetime.date(2012, 11, 20)
+    )
     response = login(editor).post(url("clause_change", record.clause.pk), form)
     assert response.status_code == 302
     assert any("already" in message for message in messages_of(response))
@@ -442,7 +446,13 @@ def test_the_bulk_action_refuses_bad_input_and_changes_nothing(record, login, ed
 
 def test_the_bulk_action_works_for_funding_sources_too(record, login, editor):
     response = login(editor).post(
-        url("fundingsource_changelist"), bulk_action(record.potential, status="secured")
+        url("fundingsource_changelist"),
+        bulk_action(
+            record.potential,
+            status="secured",
+            status_effective_on="2012-11-22",
+            status_source=record.source.pk,
+        ),
     )
     assert response.status_code == 302
     record.potential.refresh_from_db()

@@ -19,7 +19,7 @@ def many(record):
     created = []
     for title, status in [("Alpha protocol", "signed"), ("Omega memorandum", "approved")]:
         agreement = record.create(Agreement(title=title, slug=title.lower().replace(" ", "-")))
-        services.change_status(agreement, to=status, by=record.editor)
+        services.change_status(agreement, to=status, by=record.editor, source=record.source)
         created.append(agreement)
     return created
 
@@ -236,7 +236,7 @@ def test_editors_see_internal_clauses_and_their_history(record, editor, login):
 
 
 def test_clauses_filter_by_status_in_place(record, stakeholder, login):
-    services.change_status(record.clause, to="signed", by=record.editor)
+    services.change_status(record.clause, to="signed", by=record.editor, no_source_yet=True)
     client = login(stakeholder)
     response = client.get(
         "/agreements/exomars-cooperation/?clause_status=signed", headers={"HX-Request": "true"}
@@ -261,7 +261,7 @@ def test_an_unknown_clause_status_is_ignored_with_a_notice(record, stakeholder, 
 def test_it_shows_the_funding_of_its_programme(record, stakeholder, login):
     content = login(stakeholder).get("/agreements/exomars-cooperation/").content.decode()
     assert 'href="/programmes/exomars/"' in content
-    assert "Uncovered if everything comes through: <strong>EUR 270,000,000</strong>" in content
+    assert "<strong>EUR 270 million</strong> if every pledge comes through" in content
 
 
 def test_an_internal_programme_is_not_shown_on_a_shared_agreement(record, stakeholder, login):

@@ -156,7 +156,11 @@ def test_the_bulk_action_asks_for_the_reason_once(record, login, editor):
     login(editor).post(
         url("clause_changelist"),
         bulk_action(
-            record.clause, record.second_clause, status="pending", audit_reason="Council met"
+            record.clause,
+            record.second_clause,
+            status="pending",
+            status_effective_on="2012-11-22",  # needed since issue 17
+            audit_reason="Council met",
         ),
     )
     for clause in (record.clause, record.second_clause):

@@ -20,18 +20,18 @@ INTERNAL_TITLES = [
 
 def agreement_row(content: str, title: str) -> str:
     match = re.search(
-        rf"<tr>\s*<th scope=\"row\"><a [^>]*>{title}</a></th>(.*?)</tr>", content, re.S
+        rf"<tr>\s*<th scope=\"row\"><a [^>]*>{title}</a>.*?</th>(.*?)</tr>", content, re.S
     )
     assert match, f"no row for {title}"
     return match.group(1)
 
 
 def test_it_shows_clause_counts_by_status_per_agreement(record, stakeholder, login):
-    services.change_status(record.clause, to="signed", by=record.editor)
+    services.change_status(record.clause, to="signed", by=record.editor, source=record.source)
     response = login(stakeholder).get("/")
     assert response.status_code == 200
     cells = re.findall(
-        r'<td class="number"[^>]*>(\d+)</td>',
+        r'<td class="number"[^>]*><a [^>]*>(\d+)</a></td>',
         agreement_row(response.content.decode(), "ExoMars cooperation"),
     )
     # draft, pending, signed, withdrawn: the internal third clause is not counted.
@@ -41,7 +41,7 @@ def test_it_shows_clause_counts_by_status_per_agreement(record, stakeholder, log
 def test_editors_count_internal_clauses_too(record, editor, login):
     response = login(editor).get("/")
     cells = re.findall(
-        r'<td class="number"[^>]*>(\d+)</td>',
+        r'<td class="number"[^>]*><a [^>]*>(\d+)</a></td>',
         agreement_row(response.content.decode(), "ExoMars cooperation"),
     )
     assert cells[:4] == ["3", "0", "0", "0"]
@@ -60,15 +60,15 @@ def test_the_funding_bar_shows_what_is_secured_and_what_is_uncovered(record, sta
     assert "<svg" in content and 'class="seg seg-secured"' in content
     assert "Secured: <strong>EUR 30,000,000</strong>" in content
     # 350 in question, 30 secured + 50 potential visible: the internal 10 is not counted.
-    assert "Uncovered if everything comes through: <strong>EUR 270,000,000</strong>" in content
-    assert "Counting only secured money: <strong>EUR 320,000,000</strong>" in content
+    assert "<strong>EUR 270 million</strong> if every pledge comes through" in content
+    assert "Still uncovered: <strong>EUR 320 million</strong> counting only secured" in content
     funding = Programme.objects.visible_to(stakeholder).with_funding().get(slug="exomars").funding
     assert funding.uncovered_if_all_comes_through == 270_000_000
 
 
 def test_editors_funding_bar_counts_internal_sources(record, editor, login):
     content = login(editor).get("/").content.decode()
-    assert "Uncovered if everything comes through: <strong>EUR 260,000,000</strong>" in content
+    assert "<strong>EUR 260 million</strong> if every pledge comes through" in content
 
 
 def test_it_lists_the_next_milestones_only(record, stakeholder, login):
@@ -242,3 +242,9 @@ def test_it_counts_clauses_by_agreement_level(negotiation, stakeholder, login):
         "Open": "0",
     }
     assert 'href="/agreements/exomars-cooperation/positions/?level=agreed"' in row
+
+
+def test_the_clause_counts_link_to_the_filtered_list(record, stakeholder, login):
+    content = login(stakeholder).get("/").content.decode()
+    row = agreement_row(content, "ExoMars cooperation")
+    assert 'href="/agreements/exomars-cooperation/?clause_status=draft#clauses">2</a>' in row

@@ -138,7 +138,7 @@ def test_it_plans_a_digest_of_followed_changes(record, manager, editor):
 def test_the_subject_says_what_is_inside(record, manager, editor):
     subscribe(manager, frequency="weekly")
     for clause in (record.clause, record.second_clause):
-        services.change_status(clause, to="signed", by=editor)
+        services.change_status(clause, to="signed", by=editor, no_source_yet=True)
     services.change_status(record.topic, to="in_discussion", by=editor)
 
     plan_now()
@@ -217,10 +217,14 @@ def test_nothing_internal_reaches_a_non_staff_recipient(record, manager, editor)
     )
     hidden = [
         services.change_status(record.internal_clause, to="pending", by=editor),
-        services.change_status(record.clause_of_internal_agreement, to="signed", by=editor),
+        services.change_status(
+            record.clause_of_internal_agreement, to="signed", by=editor, no_source_yet=True
+        ),
         services.change_status(record.internal_agreement, to="approved", by=editor),
         services.change_status(record.internal_topic, to="in_discussion", by=editor),
-        services.change_status(record.internal_funding, to="secured", by=editor),
+        services.change_status(
+            record.internal_funding, to="secured", by=editor, no_source_yet=True
+        ),
     ]
     shown = services.change_status(record.clause, to="pending", by=editor, source=internal_source)
     Statement.objects.create(
@@ -389,7 +393,7 @@ def test_a_long_digest_lists_the_first_changes_and_counts_the_rest(
     monkeypatch.setattr(digests.content, "MAX_LISTED_CHANGES", 2)
     subscription = subscribe(manager)
     for status in ("pending", "signed", "withdrawn"):
-        services.change_status(record.clause, to=status, by=editor)
+        services.change_status(record.clause, to=status, by=editor, source=record.source)
 
     plan_now()
 
@@ -430,7 +434,7 @@ def test_each_change_lands_in_exactly_one_digest(record, manager, editor):
     subscription = subscribe(manager)
     first = services.change_status(record.clause, to="pending", by=editor)
     plan_now()
-    second = services.change_status(record.clause, to="signed", by=editor)
+    second = services.change_status(record.clause, to="signed", by=editor, no_source_yet=True)
     make_due(subscription)
 
     [result] = plan_now()
@@ -685,7 +689,7 @@ def test_the_check_before_sending_costs_the_same_whatever_the_number_of_items(
     services.change_status(record.topic, to="in_discussion", by=editor)
     for clause in (record.clause, record.second_clause):
         services.change_status(clause, to="pending", by=editor)
-        services.change_status(clause, to="signed", by=editor)
+        services.change_status(clause, to="signed", by=editor, no_source_yet=True)
     plan_now()
     assert (delivery_of(few).items.count(), delivery_of(many).items.count()) == (1, 5)
 

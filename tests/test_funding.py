@@ -52,3 +52,44 @@ def test_an_agreement_carries_its_programmes_totals(record, stakeholder):
         .get(slug="exomars-cooperation")
     )
     assert agreement.programme_funding == funding_seen_by(stakeholder, record)
+
+
+# How the gap is said ----------------------------------------------------------------------
+
+THE_GAP = (
+    "Still uncovered: <strong>EUR 320 million</strong> counting only secured money · "
+    "<strong>EUR 270 million</strong> if every pledge comes through "
+    "(of EUR 350 million in question)."
+)
+
+
+@pytest.mark.parametrize(
+    "page", ["/", "/agreements/exomars-cooperation/", "/programmes/exomars/", "/briefing/"]
+)
+def test_the_gap_is_said_conservative_figure_first_in_words(record, stakeholder, login, page):
+    content = " ".join(login(stakeholder).get(page).text.split())
+    assert THE_GAP in content
+    assert "Counting only secured money:" not in content
+
+
+def test_the_bar_brackets_the_gap_left_by_secured_money_alone(record, stakeholder, login):
+    content = login(stakeholder).get("/programmes/exomars/").text
+    # Secured: EUR 30 million of 350, so 8.6 % of the bar; the bracket runs from there.
+    assert '<path d="M 87.5 44 V 54 H 998.5 V 44">' in content
+
+
+@pytest.mark.parametrize(
+    ("amount", "said"),
+    [
+        ("230000000", "EUR 230 million"),
+        ("1200000000", "EUR 1.2 billion"),
+        ("1000000", "EUR 1 million"),
+        ("60500000", "EUR 60.5 million"),
+        ("60250000", "EUR 60,250,000"),
+        ("900000", "EUR 900,000"),
+    ],
+)
+def test_round_amounts_are_said_in_words(amount, said):
+    from agreements.models import money_in_words
+
+    assert money_in_words(Decimal(amount), "EUR") == said

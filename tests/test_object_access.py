@@ -115,7 +115,7 @@ def hidden(record, editor):
         (record.internal_funding, "secured"),
         (pledge, "expected"),
     ]:
-        services.change_status(subject, to=to, by=editor)
+        services.change_status(subject, to=to, by=editor, source=record.source)
     return SimpleNamespace(programme=programme, pact=pact, pledge=pledge)
 
 

@@ -37,7 +37,7 @@ def test_it_shows_both_uncovered_amounts_from_the_visible_sources(record, stakeh
 
 
 def test_totals_follow_a_status_change(record, stakeholder, login):
-    services.change_status(record.potential, to="secured", by=record.editor)
+    services.change_status(record.potential, to="secured", by=record.editor, source=record.source)
     content = login(stakeholder).get("/programmes/exomars/").content.decode()
     assert "<dt>Secured</dt><dd>EUR 80,000,000</dd>" in content
     assert (

@@ -37,11 +37,11 @@ HTMX = {"HX-Request": "true"}
 # the session with its user, the reader permission and the record's version in one query,
 # then the page's own.
 PAGES = [
-    ("/", {}, 6),
+    ("/", {}, 7),
     ("/", HTMX, 2),
     ("/agreements/", {}, 3),
     ("/agreements/?q=launch&status=draft&sort=updated&page=2", HTMX, 3),
-    ("/agreements/exomars-cooperation/", {}, 7),
+    ("/agreements/exomars-cooperation/", {}, 8),
     ("/agreements/exomars-cooperation/?clause_status=draft", HTMX, 3),
     ("/clauses/{clause}/", {}, 8),
     ("/clauses/{clause}/compare/", {}, 3),
@@ -55,8 +55,8 @@ PAGES = [
     ("/timeline/", {}, 5),
     ("/timeline/?agreement=exomars-cooperation&since=2012-01-01", {}, 6),
     ("/timeline/?page=2", {**HTMX, "HX-Target": "more"}, 5),
-    ("/search/?q=launch", {}, 7),
-    ("/search/?q=launch", HTMX, 7),
+    ("/search/?q=launch", {}, 9),
+    ("/search/?q=launch", HTMX, 9),
 ]
 
 

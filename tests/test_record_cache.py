@@ -206,8 +206,17 @@ def test_the_key_carries_the_day(record, stakeholder, rf, monkeypatch):
     request.user = stakeholder
     today = record_key(request)
     tomorrow = timezone.localdate() + datetime.timedelta(days=1)
-    monkeypatch.setattr(timezone, "localdate", lambda: tomorrow)
+    monkeypatch.setattr(timezone, "localdate", lambda now=None: tomorrow)
     assert record_key(request) != today
+
+
+def test_the_key_carries_the_replayed_day(record, stakeholder, rf, settings):
+    request = rf.get("/")
+    request.user = stakeholder
+    settings.TRACKER_AS_OF = datetime.date(2012, 11, 26)
+    replayed = record_key(request)
+    settings.TRACKER_AS_OF = datetime.date(2012, 11, 27)
+    assert record_key(request) != replayed
 
 
 @pytest.mark.django_db

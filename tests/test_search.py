@@ -220,3 +220,35 @@ def test_it_finds_earlier_texts_after_the_current_ones(negotiation, record, stak
     assert "version 1" in earlier
     assert "version 2" not in earlier  # the current text is the clause's own hit
     assert "Our fallback text" not in content  # a version of an internal clause
+
+
+def test_juice_finds_the_money_and_the_launch_that_depend_on_it(record, stakeholder, login):
+    from decimal import Decimal
+
+    from agreements import services
+    from agreements.models import FundingSource, Milestone
+
+    services.record_creation(
+        FundingSource(
+            programme=record.programme,
+            title="Launch savings from a shared Proton launch in 2022",
+            amount=Decimal("120000000"),
+            status=FundingSource.Status.CONTINGENT,
+            condition="Only if Ganymede flies with ESA's Juice on one Proton launch.",
+        ),
+        by=record.editor,
+    )
+    Milestone.objects.create(
+        title="Juice and Ganymede launch",
+        kind=Milestone.Kind.LAUNCH,
+        happens_on=datetime.date(2022, 1, 1),
+        precision="year",
+        topic=record.topic,
+    )
+
+    content = login(stakeholder).get("/search/", {"q": "juice"}).text
+
+    assert "Launch savings from a shared Proton launch in 2022" in content
+    assert "EUR 120,000,000" in content
+    assert "Juice and Ganymede launch" in content
+    assert "Reserve we do not talk about" not in content

@@ -54,7 +54,7 @@ def test_it_refuses_an_unchanged_status(record, editor):
 def test_it_reads_the_committed_status_not_a_stale_copy(record, editor):
     stale = Clause.objects.get(pk=record.clause.pk)
     services.change_status(record.clause, to=Clause.Status.PENDING, by=editor)
-    change = services.change_status(stale, to=Clause.Status.SIGNED, by=editor)
+    change = services.change_status(stale, to=Clause.Status.SIGNED, by=editor, source=record.source)
     assert change.from_status == "pending"
 
 

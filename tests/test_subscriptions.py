@@ -47,7 +47,7 @@ def test_it_saves_in_place_with_htmx(login, manager):
     content = response.content.decode()
     assert "<html" not in content
     assert 'id="subscription-form"' in content
-    assert "Saved." in content
+    assert "Saved: Weekly on Friday at 18:00 Paris time, about everything you can see." in content
     assert response["Vary"] and "HX-Request" in response["Vary"]
     subscription = Subscription.objects.get(user=manager)
     assert (subscription.frequency, subscription.hour, subscription.weekday) == ("weekly", 18, 4)
@@ -63,7 +63,7 @@ def test_without_javascript_it_saves_and_redirects(login, manager):
     assert response.status_code == 302
     assert response["Location"] == URL
     assert Subscription.objects.get(user=manager).frequency == "daily"
-    assert "Your digest settings are saved." in client.get(URL).content.decode()
+    assert "Saved: Daily at 07:00 Paris time" in client.get(URL).content.decode()
 
 
 @pytest.mark.parametrize(
@@ -181,7 +181,7 @@ def test_changing_the_hour_keeps_the_start(login, manager):
 
 
 def feed_urls_in(content: str) -> list[str]:
-    return re.findall(r'href="(http://testserver/feeds/[^"]+)"', content)
+    return list(dict.fromkeys(re.findall(r'href="(http://testserver/feeds/[^"]+)"', content)))
 
 
 def test_new_feed_addresses_are_shown_once_and_work(login, manager, client):
@@ -262,11 +262,69 @@ def test_staff_preview_someones_next_digest_without_sending_it(
     assert not DigestDelivery.objects.exists() and not DigestItem.objects.exists()
 
 
-def test_only_staff_may_preview(login, manager, stakeholder):
+def test_only_staff_and_its_reader_may_preview(login, manager, stakeholder):
     subscription = Subscription.objects.create(user=manager)
 
     assert login(stakeholder).get(preview_url(subscription)).status_code == 403
-    assert login(manager).get(preview_url(subscription)).status_code == 403
+    assert login(manager).get(preview_url(subscription)).status_code == 200
+
+
+# What to follow, said back -----------------------------------------------------------------
+
+
+def test_following_everything_and_some_choices_at_once_is_refused(login, manager, record):
+    response = login(manager).post(
+        URL, settings_form(agreements=str(record.agreement.pk)), headers=HTMX
+    )
+    assert "You chose “Everything I can see” and also ticked some" in response.text
+    assert not Subscription.objects.exists()
+
+
+def test_only_what_i_choose_follows_the_choices(login, manager, record):
+    login(manager).post(
+        URL, settings_form(follows_everything="chosen", agreements=str(record.agreement.pk))
+    )
+    subscription = Subscription.objects.get(user=manager)
+    assert not subscription.follows_everything
+    assert list(subscription.agreements.all()) == [record.agreement]
+
+
+def test_the_page_offers_two_radios_for_what_to_follow(login, manager):
+    content = login(manager).get(URL).text
+    assert 'type="radio" name="follows_everything" value="on"' in content
+    assert 'type="radio" name="follows_everything" value="chosen"' in content
+    assert "Everything I can see" in content and "Only what I choose" in content
+
+
+def test_after_saving_the_banner_says_the_setting_back(login, manager, record):
+    client = login(manager)
+    response = client.post(
+        URL,
+        settings_form(
+            frequency="daily",
+            hour="8",
+            follows_everything="chosen",
+            agreements=str(record.agreement.pk),
+        ),
+        follow=True,
+    )
+    assert "Saved: Daily at 08:00 Paris time, about: ExoMars cooperation. Next: " in response.text
+
+
+def test_stop_all_digests_turns_it_off(login, manager):
+    client = login(manager)
+    client.post(URL, settings_form())
+    response = client.post(URL, {**settings_form(), "stop": "1"}, follow=True)
+    subscription = Subscription.objects.get(user=manager)
+    assert subscription.frequency == "off" and subscription.next_due_at is None
+    assert "No digest: you get no email from the tracker." in response.text
+
+
+def test_the_calendar_offers_webcal_and_says_what_it_covers(login, manager):
+    response = login(manager).post(reverse("agreements:reset_feed_token"))
+    assert 'href="webcal://testserver/feeds/' in response.text
+    assert "Copy address" in response.text and "Google Calendar" in response.text
+    assert "whatever your digest follows" in response.text
 
 
 def test_previewing_an_unknown_subscription_is_a_404(login, editor):

@@ -256,7 +256,8 @@ CASES: list[Case] = [
     Case("agreements:reset_feed_token", POST_ONLY),
     Case(
         "agreements:subscription_preview",
-        STAFF_ONLY,
+        # The stakeholder's own: staff and its reader preview it.
+        answers(403, anonymous=LOGIN, editor=200, superuser=200, stakeholder=200),
         lambda o: [o.subscription.pk],
         label="existing",
     ),

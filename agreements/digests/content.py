@@ -29,6 +29,7 @@ from ..models import (
     approximate_date,
     date_precision_end,
     money,
+    money_in_words,
     shown_to,
 )
 
@@ -40,6 +41,8 @@ OPEN_FUNDING_STATUSES = (
     FundingSource.Status.EXPECTED,
     FundingSource.Status.CONTINGENT,
 )
+# The bottom line names at most this many agreements.
+MAX_STANDING_LINES = 10
 # A digest lists at most this many changes; the rest are counted and linked to the
 # timeline. They are still attached (and so "delivered"): a 5,000-line email helps no one.
 MAX_LISTED_CHANGES = 100
@@ -228,7 +231,7 @@ def funding_detail(funding: FundingSource) -> str:
 class ChangeLine:
     title: str
     url: str
-    from_label: str
+    from_label: str  # empty for a new record: "new · Potential"
     to_label: str
     effective_on: datetime.date
     recorded_by: str
@@ -255,6 +258,65 @@ class DateLine:
     detail: str
 
 
+@dataclass(frozen=True)
+class StandingLine:
+    """Where a followed agreement stands now: the digest's bottom line."""
+
+    title: str
+    url: str
+    signed: int
+    clauses: int
+    uncovered_counting_secured_only: str  # "" when its programme is not shown
+    uncovered_if_all_comes_through: str
+
+
+def standing_lines(
+    subscription: Subscription, follows: Follows, changes: PendingChanges
+) -> list[StandingLine]:
+    """A line per followed agreement (for a subscription that follows everything: per
+    agreement this digest's changes concern), in one query."""
+    if follows.everything:
+        wanted = {
+            change.agreement_id or (change.clause.agreement_id if change.clause else None)
+            for change in changes.listed
+        } - {None}
+    else:
+        wanted = set(follows.agreement_ids)
+    if not wanted:
+        return []
+    user = subscription.user
+    agreements = (
+        Agreement.objects.visible_to(user)
+        .filter(pk__in=wanted)
+        .with_clause_counts()
+        .with_programme_funding()
+        .order_by("title")[:MAX_STANDING_LINES]
+    )
+    lines = []
+    for agreement in agreements:
+        funding = agreement.programme_funding if shown_to(agreement.programme, user) else None
+        currency = funding.currency if funding else ""
+        lines.append(
+            StandingLine(
+                title=agreement.title,
+                url=absolute_url(agreement.get_absolute_url()),
+                signed=agreement.clauses_signed,
+                clauses=agreement.clause_total,
+                uncovered_counting_secured_only=(
+                    money_in_words(funding.uncovered_counting_secured_only, currency)
+                    if funding
+                    else ""
+                ),
+                uncovered_if_all_comes_through=(
+                    money_in_words(funding.uncovered_if_all_comes_through, currency)
+                    if funding
+                    else ""
+                ),
+            )
+        )
+    return lines
+
+
 @dataclass
 class DigestContent:
     follows: Follows
@@ -262,6 +324,7 @@ class DigestContent:
     statements: list[Statement]
     versions: list[ClauseVersion] = field(default_factory=list)
     positions: list[Position] = field(default_factory=list)
+    standing: list[StandingLine] = field(default_factory=list)
     programme_names: dict[int, str] = field(default_factory=dict)  # visible ones only
     upcoming: list[DateLine] = field(default_factory=list)
     overdue: list[DateLine] = field(default_factory=list)
@@ -285,7 +348,11 @@ class DigestContent:
 
 def _subject_title(change: StatusChange) -> str:
     subject = change.subject
-    if isinstance(subject, Agreement | Topic | FundingSource):
+    if isinstance(subject, FundingSource):
+        # The amount is what a reader of a funding line wants first.
+        amount = money(subject.amount, subject.programme.currency)
+        return f"{change.get_kind_display()} · {subject} ({amount})"
+    if isinstance(subject, Agreement | Topic):
         return f"{change.get_kind_display()} · {subject}"
     return str(subject)  # "Clause 2 · Proton launchers" already names its kind
 
@@ -402,6 +469,7 @@ def collect(subscription: Subscription, today: datetime.date) -> DigestContent:
         statements=statements,
         versions=versions,
         positions=positions,
+        standing=standing_lines(subscription, follows, changes),
         programme_names=programme_names,
         upcoming=upcoming,
         overdue=overdue,

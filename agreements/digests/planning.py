@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 
+from .. import clock
 from ..emails import RenderedEmail, site_host
 from ..models import (
     DigestDelivery,
@@ -21,7 +22,7 @@ from ..models import (
     Subscription,
 )
 from .content import collect
-from .schedule import local_zone, next_due_after, schedule_subscriptions
+from .schedule import next_due_after, schedule_subscriptions
 from .unsubscribe import unsubscribe_url
 from .wording import email_locale, render_digest
 
@@ -74,7 +75,7 @@ def preview_digest(
     attaches nothing: for the admin and the staff preview page."""
     now = now or timezone.now()
     with email_locale(subscription.language_code):
-        content = collect(subscription, now.astimezone(local_zone()).date())
+        content = collect(subscription, clock.today(now))
         return render_digest(
             subscription,
             content,
@@ -119,7 +120,7 @@ def plan_digest(subscription: Subscription, now: datetime.datetime) -> DigestRes
         if not subscription.user.email:
             result.error = _("no email address")
             return result
-        content = collect(subscription, now.astimezone(local_zone()).date())
+        content = collect(subscription, clock.today(now))
         if content.is_empty:
             return result
         period_start = period_start_for(subscription)

@@ -181,6 +181,7 @@ def render_digest(
         "name": digest_name(content),
         "summary": summarize(content),
         "period_start": period_start,
+        "standing": content.standing,
         "period_end": period_end,
         "sections": [(title, lines) for title, lines in sections.items() if lines],
         "more_changes": len(content.changes.rows) - len(listed),

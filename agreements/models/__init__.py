@@ -104,6 +104,7 @@ from .record import (
     SourceKind,
     funding_columns,
     money,
+    money_in_words,
     web_link,
 )
 from .sessions import ReaderSession
@@ -186,6 +187,7 @@ __all__ = [
     "funding_columns",
     "hash_token",
     "money",
+    "money_in_words",
     "new_feed_token",
     "new_token_secret",
     "reader_permission",

@@ -131,6 +131,9 @@ class StatusChange(models.Model):
         related_name="status_changes",
         verbose_name=_("source"),
     )
+    # Said out loud when a settling status (signed, secured, agreed) is recorded before
+    # anyone could cite where it comes from; readers see "no source yet".
+    no_source_yet = models.BooleanField(_("no source yet"), default=False)
 
     objects = StatusChangeQuerySet.as_manager()
 

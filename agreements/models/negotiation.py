@@ -14,13 +14,23 @@ import datetime
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
-from django.db.models import Count, Q, StringAgg, TextField, Value
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    OuterRef,
+    Q,
+    StringAgg,
+    Subquery,
+    TextField,
+    Value,
+)
 from django.db.models.functions import Coalesce, NullIf
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext
 
+from .. import clock
 from .base import (
     StatusQuerySet,
     StatusRecord,
@@ -82,6 +92,18 @@ class AgreementQuerySet(PartyNamesQuerySet):
         from .positions import with_level_counts
 
         return with_level_counts(self, as_of)
+
+    def with_last_status_change(self):
+        """`last_status_on`: when the agreement's own latest status took effect (the
+        history's effective date), for its status line."""
+        from .history import StatusChange
+
+        latest = (
+            StatusChange.objects.filter(agreement=OuterRef("pk"))
+            .order_by("-effective_on", "-recorded_at", "-id")
+            .values("effective_on")[:1]
+        )
+        return self.annotate(last_status_on=Subquery(latest))
 
     def with_programme_funding(self):
         """The funding totals of each agreement's programme, as the reader may see them:
@@ -342,12 +364,26 @@ class MilestoneQuerySet(VisibleQuerySet):
     def with_subjects(self):
         return self.select_related("agreement", "topic", "programme")
 
+    def coming_and_past(self, today: datetime.date | None = None):
+        """(coming up, soonest first; past, latest first), in one query."""
+        today = today or clock.today()
+        rows = self.annotate(
+            is_ahead=ExpressionWrapper(self._not_yet_over(today), output_field=BooleanField())
+        ).order_by("happens_on", "title")
+        rows = list(rows)
+        coming = [row for row in rows if row.is_ahead]
+        past = sorted(
+            (row for row in rows if not row.is_ahead),
+            key=lambda row: (-row.happens_on.toordinal(), row.title),
+        )
+        return coming, past
+
     def upcoming(self, today: datetime.date | None = None):
-        today = today or timezone.localdate()
+        today = today or clock.today()
         return self.filter(self._not_yet_over(today)).order_by("happens_on", "title")
 
     def past(self, today: datetime.date | None = None):
-        today = today or timezone.localdate()
+        today = today or clock.today()
         return self.exclude(self._not_yet_over(today)).order_by("-happens_on", "title")
 
 
@@ -374,6 +410,7 @@ class Milestone(VisibleRecord):
         help_text=_("How precisely the date is known: a month is stored as its first day."),
     )
     description = models.TextField(_("description"), blank=True)
+    search_document = search_document_field("title", "description")
     agreement = models.ForeignKey(
         Agreement,
         on_delete=models.PROTECT,

@@ -20,7 +20,7 @@ from django.db.models import Q, Sum, Value
 from django.urls import reverse
 from django.utils import formats
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext, pgettext_lazy
+from django.utils.translation import npgettext, pgettext, pgettext_lazy
 
 from .base import (
     StatusQuerySet,
@@ -146,6 +146,41 @@ def money(amount: Decimal | None, currency: str = "") -> str:
         "currency": currency,
         "amount": number,
     }
+
+
+MILLION = Decimal(1_000_000)
+BILLION = Decimal(1_000_000_000)
+
+
+def money_in_words(amount: Decimal | None, currency: str = "") -> str:
+    """A round amount as people say it: "EUR 230 million", "EUR 1.2 billion"; any other
+    amount as `money` writes it. For sentences; tables keep every digit."""
+    if amount is None:
+        return ""
+    for unit, word in ((BILLION, "billion"), (MILLION, "million")):
+        count = amount / unit
+        # Said in words only when a tenth of the unit says it exactly.
+        if amount >= unit and count == count.quantize(Decimal("0.1")):
+            places = 0 if count == count.to_integral_value() else 1
+            number = formats.number_format(count, decimal_pos=places, use_l10n=True)
+            if word == "billion":
+                # Translators: a round amount of money in billions: "EUR 1.2 billion".
+                template = npgettext(
+                    "amount in billions",
+                    "%(currency)s %(amount)s billion",
+                    "%(currency)s %(amount)s billion",
+                    int(count),
+                )
+            else:
+                # Translators: a round amount of money in millions: "EUR 230 million".
+                template = npgettext(
+                    "amount in millions",
+                    "%(currency)s %(amount)s million",
+                    "%(currency)s %(amount)s million",
+                    int(count),
+                )
+            return (template % {"currency": currency, "amount": number}).strip()
+    return money(amount, currency)
 
 
 @dataclass(frozen=True)
@@ -307,6 +342,7 @@ class FundingSource(StatusRecord):
         _("status"), max_length=20, choices=Status.choices, default=Status.POTENTIAL
     )
     condition = models.TextField(_("condition"), blank=True)
+    search_document = search_document_field("title", "condition")
     decision_on = models.DateField(
         _("decision expected on"), null=True, blank=True, validators=[validate_record_date]
     )

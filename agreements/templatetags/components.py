@@ -1,5 +1,6 @@
 """The shared pieces of the reader pages, one job each (the GOV.UK Design System's idea of a
-component): a page header, a record table, a history table, a status filter and a redline.
+component): a page header, a record table, a history table, a status filter, a redline and
+an agreement's status line.
 
 Each is an inclusion tag whose template, in templates/agreements/components/, says at its
 top what it is for and what it takes. A page is these pieces and its own few lines; a new
@@ -53,6 +54,9 @@ def _cell(column: Column, row, user) -> object:
     if kind == Kind.RECORD:
         return shown_to(value, user) or NOTHING
     if kind == Kind.SOURCE:
+        if value is None and getattr(row, "no_source_yet", False):
+            # Recorded as settled before anyone could cite it: readers are told so.
+            return format_html('<em class="no-source">{}</em>', _("No source yet"))
         return source_link(value, user)
     if kind == Kind.NOTE:
         return linebreaksbr(value, autoescape=True)
@@ -132,6 +136,11 @@ class Table:
 @register.inclusion_tag("agreements/components/page_header.html")
 def page_header(title: str, record=None, crumbs=None) -> dict:
     return {"title": title, "record": record, "crumbs": crumbs}
+
+
+@register.inclusion_tag("agreements/components/status_line.html")
+def status_line(agreement) -> dict:
+    return {"agreement": agreement}
 
 
 @register.inclusion_tag("agreements/components/record_table.html", takes_context=True)

@@ -13,14 +13,24 @@ from django import template
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from agreements.models import FundingBreakdown, approximate_date, money, shown_to, web_link
+from agreements import clock
+from agreements.models import (
+    FundingBreakdown,
+    approximate_date,
+    money,
+    money_in_words,
+    shown_to,
+    web_link,
+)
 
 register = template.Library()
 
 
 register.filter("approximate_date", approximate_date)
 register.filter("money", money)
+register.filter("money_in_words", money_in_words)
 # `record|shown_to:user`: the record, or None when the user may not see it.
 register.filter("shown_to", shown_to)
 
@@ -58,6 +68,19 @@ def source_link(source, user) -> str:
 
 
 @register.filter
+def days_ago(value: datetime.date | None) -> str:
+    """ "today", "yesterday", "6 days ago": how long ago as of `clock.today()`."""
+    if value is None:
+        return ""
+    days = (clock.today() - value).days
+    if days <= 0:
+        return str(_("today"))
+    if days == 1:
+        return str(_("yesterday"))
+    return ngettext("%(count)d day ago", "%(count)d days ago", days) % {"count": days}
+
+
+@register.filter
 def minutes(duration: datetime.timedelta | None) -> int:
     return int(duration.total_seconds() // 60) if duration else 0
 
@@ -73,6 +96,7 @@ SEGMENT_FILLS = {
     "uncovered": "#cf222e",
 }
 SEGMENT_TEXT_FILLS = {"pledged": "#1b1f24"}
+GAP_STROKE = "#1b1f24"
 
 
 @register.inclusion_tag("agreements/_funding_bar.html")
@@ -108,9 +132,17 @@ def funding_bar(funding: FundingBreakdown, key: str, title: str = "") -> dict:
             }
         )
         start += width
+    secured_end = min(funding.share(funding.secured), Decimal(100))
     return {
         "funding": funding,
         "segments": segments,
+        # Under the bar, from the end of the secured money to the end: the conservative gap.
+        "gap": {
+            "x": _svg_number(secured_end * 10 + Decimal("1.5")),
+            "end": _svg_number(Decimal("998.5")),
+            "width": _svg_number(Decimal(100) - secured_end),
+            "stroke": GAP_STROKE,
+        },
         "title": title,
         "bar_id": f"funding-{key}",
         "track_fill": SEGMENT_FILLS["track"],

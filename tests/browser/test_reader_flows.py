@@ -59,7 +59,9 @@ def test_it_searches_agreements_as_you_type_without_a_page_load(
 def test_it_filters_agreements_by_status_in_place(
     logged_in_page: Page, live_server, browser_record: Record, lunar
 ):
-    services.change_status(lunar, to=Agreement.Status.SIGNED, by=browser_record.editor)
+    services.change_status(
+        lunar, to=Agreement.Status.SIGNED, by=browser_record.editor, no_source_yet=True
+    )
     page = logged_in_page
     page.goto(f"{live_server.url}/agreements/")
     set_marker(page)
@@ -76,7 +78,9 @@ def test_it_filters_agreements_by_status_in_place(
 def test_it_filters_clauses_by_status_in_place(
     logged_in_page: Page, live_server, browser_record: Record
 ):
-    services.change_status(browser_record.clause, to=Clause.Status.SIGNED, by=browser_record.editor)
+    services.change_status(
+        browser_record.clause, to=Clause.Status.SIGNED, by=browser_record.editor, no_source_yet=True
+    )
     page = logged_in_page
     page.goto(f"{live_server.url}/agreements/{browser_record.agreement.slug}/")
     clauses = page.locator("#clauses")

@@ -3,6 +3,7 @@
 Skipped in the normal suite so that running the tests does not rewrite the PNGs.
 """
 
+import datetime
 import os
 import subprocess
 import tempfile
@@ -19,6 +20,7 @@ from agreements.models import Clause, ClauseVersion, Party
 
 from .conftest import log_in
 
+DEMO_AS_OF = datetime.date(2012, 11, 26)
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 pytestmark = pytest.mark.skipif(
@@ -27,8 +29,9 @@ pytestmark = pytest.mark.skipif(
 
 
 def test_it_takes_the_readme_screenshots_of_the_demo(
-    page: Page, live_server, transactional_db, console_errors
+    page: Page, live_server, transactional_db, console_errors, settings
 ):
+    settings.TRACKER_AS_OF = DEMO_AS_OF  # as `make demo` replays it
     call_command("load_demo", "--force", stdout=open(os.devnull, "w"))  # noqa: SIM115
     page.set_viewport_size({"width": 1280, "height": 800})
     log_in(page, live_server.url, "stakeholder", demo_password())

@@ -54,6 +54,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, dry_run: bool, now: str | None, loop: bool, **options):
+        self.verbosity = options.get("verbosity", 1)
         fixed_now = parse_now(now) if now is not None else None
         try:
             while True:
@@ -71,6 +72,16 @@ class Command(BaseCommand):
         if dry_run:
             with transaction.atomic():
                 planned = digests.plan_due_digests(now, progress=progress)
+                # With -v 2, each digest's text as it would go, read before the rollback.
+                bodies = (
+                    dict(
+                        DigestDelivery.objects.filter(
+                            pk__in=[result.delivery_id for result in planned if result.delivery_id]
+                        ).values_list("pk", "body_text")
+                    )
+                    if self.verbosity >= 2
+                    else {}
+                )
                 due = DigestDelivery.objects.filter(
                     status=DigestDelivery.Status.PENDING, next_attempt_at__lte=now
                 ).count()
@@ -79,6 +90,8 @@ class Command(BaseCommand):
             for result in planned:
                 if result.outcome == Outcome.PLANNED:
                     self.report(result, label="would send")
+                    if result.delivery_id in bodies:
+                        self.stdout.write(bodies[result.delivery_id])
             self.stdout.write(
                 f"Dry run at {now.isoformat()}: {self.count(planned, Outcome.PLANNED)} to plan, "
                 f"{self.count(planned, Outcome.EMPTY)} empty, {due} would be sent. "
