@@ -7,6 +7,7 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "exomars_site.settings")
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
     from django.db import OperationalError
 
@@ -24,6 +25,14 @@ def main() -> None:
         if message is None:
             raise
         sys.exit(message)
+    except ImproperlyConfigured:
+        # Settings that refuse to serve (production without DATABASE_URL, say) can make a
+        # check reach for the database before the deploy check names them: name them here.
+        from django.conf import settings
+
+        if not settings.STARTUP_REFUSALS:
+            raise
+        sys.exit(" ".join(settings.STARTUP_REFUSALS))
 
 
 if __name__ == "__main__":
