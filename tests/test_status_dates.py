@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from agreements import services
 from agreements.models import Clause, StatusChange
+from tests.test_admin import clause_form
 
 AS_OF = datetime.date(2012, 11, 26)
 
@@ -24,28 +25,6 @@ def admin_url(name: str, *args) -> str:
 
 def messages_of(response) -> list[str]:
     return [str(message) for message in get_messages(response.wsgi_request)]
-
-
-def clause_form(clause: Clause, **changes) -> dict:
-    return {
-        "agreement": clause.agreement_id,
-        "reference": clause.reference,
-        "position": clause.position,
-        "title": clause.title,
-        "text": clause.text,
-        "obligated_party": clause.obligated_party_id or "",
-        "visibility": clause.visibility,
-        "status": clause.status,
-        "initial-status": clause.status,
-        "status_effective_on": "",
-        "status_note": "",
-        "status_source": "",
-        "status_changes-TOTAL_FORMS": "0",
-        "status_changes-INITIAL_FORMS": "0",
-        "status_changes-MIN_NUM_FORMS": "0",
-        "status_changes-MAX_NUM_FORMS": "1000",
-        **changes,
-    }
 
 
 def test_a_date_after_today_is_refused(record):

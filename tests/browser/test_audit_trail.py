@@ -13,7 +13,7 @@ from .test_page_quality import severe_violations
 def edit_clause_in_the_admin(page: Page, server_url: str, record: Record) -> None:
     page.goto(f"{server_url}/admin/agreements/clause/{record.clause.pk}/change/")
     page.get_by_label("Title:").fill("Proton-M launchers")
-    page.get_by_label("Text:").fill(
+    page.get_by_role("textbox", name="Text:", exact=True).fill(
         "Roscosmos provides two Proton-M launchers, for the 2016 and the 2018 missions."
     )
     page.get_by_label("Reason for the change:").fill("Launcher named as in the draft")
