@@ -339,17 +339,19 @@ def pending_changes(batch: DigestBatch) -> dict[int, PendingChanges]:
     found = pending_for(
         batch,
         "changes",
-        lambda reader: StatusChange.objects.visible_to(reader)
-        # Only what the subject line counts: a digest may hold thousands of changes.
-        .only("kind", "from_status", "to_status", "recorded_at")
-        .annotate(
-            digest_programme_id=Coalesce(
-                "agreement__programme_id",
-                "clause__agreement__programme_id",
-                "funding_source__programme_id",
+        lambda reader: (
+            StatusChange.objects.visible_to(reader)
+            # Only what the subject line counts: a digest may hold thousands of changes.
+            .only("kind", "from_status", "to_status", "recorded_at")
+            .annotate(
+                digest_programme_id=Coalesce(
+                    "agreement__programme_id",
+                    "clause__agreement__programme_id",
+                    "funding_source__programme_id",
+                )
             )
-        )
-        .order_by("effective_on", "recorded_at", "pk"),
+            .order_by("effective_on", "recorded_at", "pk")
+        ),
         item_field="change",
     )
     rows = {
@@ -379,9 +381,9 @@ def pending_statements(batch: DigestBatch) -> dict[int, list[Statement]]:
     return pending_for(
         batch,
         "statements",
-        lambda reader: Statement.objects.visible_to(reader)
-        .with_speakers()
-        .order_by("said_on", "pk"),
+        lambda reader: (
+            Statement.objects.visible_to(reader).with_speakers().order_by("said_on", "pk")
+        ),
         item_field="statement",
         recorded="created_at",
     )
