@@ -11,15 +11,15 @@ from django.utils import timezone
 
 from agreements import digests, services
 from agreements.digests import Outcome
-from agreements.models import DigestDelivery, Statement, Subscription
+from agreements.models import DigestDelivery, Source, Statement, Subscription, Visibility
 from tests.conftest import make_user
 
 LANGUAGES = ("en", "fr", "ru")
 
 
-def subscribers(record, count: int, prefix: str) -> list[Subscription]:
+def subscribers(record, count: int, prefix: str, language: str | None = None) -> list[Subscription]:
     """`count` subscriptions, not yet due, of every kind a batch mixes: staff and readers,
-    following everything, an agreement or a topic, in each language."""
+    following everything, an agreement or a topic, in each language (or all in one)."""
     made = []
     for n in range(count):
         staff = n % 5 == 0
@@ -27,7 +27,7 @@ def subscribers(record, count: int, prefix: str) -> list[Subscription]:
         subscription = Subscription.objects.create(
             user=user,
             frequency=Subscription.Frequency.WEEKLY,
-            language=LANGUAGES[n % 3],
+            language=language or LANGUAGES[n % 3],
             follows_everything=n % 5 in (0, 1),
             next_due_at=timezone.now() + datetime.timedelta(days=1),
         )
@@ -43,7 +43,9 @@ def news(record, editor) -> None:
     """Something for every kind of subscriber, recorded after they subscribed (the record's
     own creation, before, is not news to them)."""
     day = datetime.date(2013, 2, 4)
-    services.change_status(record.clause, to="pending", by=editor, effective_on=day)
+    # Named to staff only: a line worded once for the batch must still be worded per audience.
+    leak = Source.objects.create(title="Cable from a delegate", visibility=Visibility.INTERNAL)
+    services.change_status(record.clause, to="pending", by=editor, effective_on=day, source=leak)
     services.change_status(record.internal_clause, to="pending", by=editor, effective_on=day)
     services.change_status(record.topic, to="in_discussion", by=editor, effective_on=day)
     Statement.objects.create(
@@ -87,7 +89,10 @@ def test_planning_takes_as_many_queries_for_50_digests_as_for_5(record, editor, 
 
 
 def test_each_digest_of_a_batch_holds_what_its_subscriber_follows_and_may_see(record, editor):
-    staff, reader, agreement_follower, topic_follower, both = subscribers(record, 5, "one")
+    # One language, so that only the audience tells staff's lines from the readers'.
+    staff, reader, agreement_follower, topic_follower, both = subscribers(
+        record, 5, "one", language="en"
+    )
     news(record, editor)
     make_due([staff, reader, agreement_follower, topic_follower, both])
 
@@ -106,6 +111,14 @@ def test_each_digest_of_a_batch_holds_what_its_subscriber_follows_and_may_see(re
     assert items(agreement_follower) == {record.clause, statement}  # not the topic
     assert items(topic_follower) == {record.topic}
     assert items(both) == {record.clause, record.topic, statement}
+
+    def body(subscription):
+        return DigestDelivery.objects.get(subscription=subscription).body_text
+
+    assert "Cable from a delegate" in body(staff)
+    for subscription in (reader, agreement_follower, both):
+        assert "Proton launchers" in body(subscription)
+        assert "Cable from a delegate" not in body(subscription)
 
 
 def test_each_digest_of_a_batch_is_written_in_its_subscribers_language(record, editor):

@@ -26,13 +26,14 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import F, OuterRef, Q
 from django.db.models.functions import Coalesce
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from .. import events
@@ -58,6 +59,8 @@ from ..models import (
     remember_readers,
     shown_to,
 )
+
+T = TypeVar("T")
 
 # Milestones and funding decisions due within this horizon are listed in every digest.
 UPCOMING_HORIZON = datetime.timedelta(days=14)
@@ -570,31 +573,44 @@ class StandingLine:
     uncovered_if_all_comes_through: str
 
 
-def standing_lines(agreements: list[Agreement], user) -> list[StandingLine]:
+def standing_lines(agreements: list[Agreement], user, shared: SharedLines) -> list[StandingLine]:
     """The bottom line's words, in the current language, from `standing_agreements`."""
-    lines = []
-    for agreement in agreements:
-        funding = agreement.programme_funding if shown_to(agreement.programme, user) else None
-        currency = funding.currency if funding else ""
-        lines.append(
-            StandingLine(
-                title=agreement.title,
-                url=absolute_url(agreement.get_absolute_url()),
-                signed=agreement.clauses_signed,
-                clauses=agreement.clause_total,
-                uncovered_counting_secured_only=(
-                    money_in_words(funding.uncovered_counting_secured_only, currency)
-                    if funding
-                    else ""
-                ),
-                uncovered_if_all_comes_through=(
-                    money_in_words(funding.uncovered_if_all_comes_through, currency)
-                    if funding
-                    else ""
-                ),
-            )
-        )
-    return lines
+    return [
+        shared.get(user, ("standing", agreement.pk), lambda a=agreement: standing_line(a, user))
+        for agreement in agreements
+    ]
+
+
+def standing_line(agreement: Agreement, user) -> StandingLine:
+    funding = agreement.programme_funding if shown_to(agreement.programme, user) else None
+    currency = funding.currency if funding else ""
+    return StandingLine(
+        title=agreement.title,
+        url=absolute_url(agreement.get_absolute_url()),
+        signed=agreement.clauses_signed,
+        clauses=agreement.clause_total,
+        uncovered_counting_secured_only=(
+            money_in_words(funding.uncovered_counting_secured_only, currency) if funding else ""
+        ),
+        uncovered_if_all_comes_through=(
+            money_in_words(funding.uncovered_if_all_comes_through, currency) if funding else ""
+        ),
+    )
+
+
+class SharedLines:
+    """Lines worded once for all the digests of a batch that show them: a line depends
+    only on its record, the language and the audience (what `shown_to` names beside it),
+    and many subscribers share all three."""
+
+    def __init__(self) -> None:
+        self._lines: dict[tuple, object] = {}
+
+    def get(self, user, key: tuple, make: Callable[[], T]) -> T:
+        full = (translation.get_language(), audience(user), *key)
+        if full not in self._lines:
+            self._lines[full] = make()
+        return self._lines[full]
 
 
 @dataclass
@@ -608,6 +624,7 @@ class DigestContent:
     programme_names: dict[int, str] = field(default_factory=dict)  # visible ones only
     upcoming: list[DateLine] = field(default_factory=list)
     overdue: list[DateLine] = field(default_factory=list)
+    shared_lines: SharedLines = field(default_factory=SharedLines)
 
     @property
     def is_empty(self) -> bool:
@@ -670,8 +687,28 @@ def statement_line(statement: Statement, user) -> StatementLine:
     )
 
 
+def milestone_line(milestone: Milestone) -> DateLine:
+    return DateLine(
+        title=milestone.title,
+        url=absolute_url(milestone.get_absolute_url()),
+        when=approximate_date(milestone.happens_on, milestone.precision),
+        approximate=milestone.precision != DatePrecision.DAY,
+        detail=str(milestone.get_kind_display()),
+    )
+
+
+def decision_line(funding: FundingSource) -> DateLine:
+    return DateLine(
+        title=_("Decision on %(funding)s") % {"funding": funding.title},
+        url=absolute_url(funding.get_absolute_url()),
+        when=approximate_date(funding.decision_on, funding.decision_precision),
+        approximate=funding.decision_precision != DatePrecision.DAY,
+        detail=funding_detail(funding),
+    )
+
+
 def upcoming_and_overdue(
-    dates: DateRecords, today: datetime.date
+    dates: DateRecords, today: datetime.date, user, shared: SharedLines
 ) -> tuple[list[DateLine], list[DateLine]]:
     """Milestones and funding decisions due in the next 14 days (an approximate date counts
     while any day it may stand for is ahead), and overdue decisions: funding still open
@@ -681,28 +718,12 @@ def upcoming_and_overdue(
     for milestone in dates.milestones:
         if milestone.happens_by < today:
             continue
-        upcoming.append(
-            (
-                milestone.happens_on,
-                DateLine(
-                    title=milestone.title,
-                    url=absolute_url(milestone.get_absolute_url()),
-                    when=approximate_date(milestone.happens_on, milestone.precision),
-                    approximate=milestone.precision != DatePrecision.DAY,
-                    detail=str(milestone.get_kind_display()),
-                ),
-            )
-        )
+        line = shared.get(user, ("milestone", milestone.pk), lambda m=milestone: milestone_line(m))
+        upcoming.append((milestone.happens_on, line))
     overdue: list[tuple[datetime.date, DateLine]] = []
     for funding in dates.decisions:
         decided_by = date_precision_end(funding.decision_on, funding.decision_precision)
-        line = DateLine(
-            title=_("Decision on %(funding)s") % {"funding": funding.title},
-            url=absolute_url(funding.get_absolute_url()),
-            when=approximate_date(funding.decision_on, funding.decision_precision),
-            approximate=funding.decision_precision != DatePrecision.DAY,
-            detail=funding_detail(funding),
-        )
+        line = shared.get(user, ("decision", funding.pk), lambda f=funding: decision_line(f))
         if decided_by < today:
             overdue.append((funding.decision_on, line))
         elif funding.decision_on >= earliest_start:
@@ -730,20 +751,25 @@ def collect_batch(
     standing = standing_agreements(batch, changes)
     dates = dates_ahead(batch)
     contents = {}
+    shared = SharedLines()
     for subscription in batch.subscriptions:
         pk = subscription.pk
+        user = subscription.user
         with email_locale(subscription.language_code):
-            upcoming, overdue = upcoming_and_overdue(dates.get(pk, DateRecords()), today)
+            upcoming, overdue = upcoming_and_overdue(
+                dates.get(pk, DateRecords()), today, user, shared
+            )
             contents[pk] = DigestContent(
                 follows=batch.follows[pk],
                 changes=changes[pk],
                 statements=statements.get(pk, []),
                 versions=versions.get(pk, []),
                 positions=positions.get(pk, []),
-                standing=standing_lines(standing.get(pk, []), subscription.user),
+                standing=standing_lines(standing.get(pk, []), user, shared),
                 programme_names=names.get(pk, {}),
                 upcoming=upcoming,
                 overdue=overdue,
+                shared_lines=shared,
             )
     return contents
 
