@@ -11,7 +11,15 @@ from django.utils import timezone
 
 from agreements import digests, services
 from agreements.digests import Outcome
-from agreements.models import DigestDelivery, Source, Statement, Subscription, Visibility
+from agreements.models import (
+    Clause,
+    DigestDelivery,
+    DigestItem,
+    Source,
+    Statement,
+    Subscription,
+    Visibility,
+)
 from tests.conftest import make_user
 
 LANGUAGES = ("en", "fr", "ru")
@@ -179,3 +187,19 @@ def synchronous_commit() -> str:
     with connection.cursor() as cursor:
         cursor.execute("SHOW synchronous_commit")
         return cursor.fetchone()[0]
+
+
+def test_a_batch_of_deliveries_is_checked_per_recipient_before_sending(record, editor, mailoutbox):
+    staff, reader = subscribers(record, 2, "check", language="en")
+    services.change_status(record.clause, to="pending", by=editor)
+    make_due([staff, reader])
+    digests.plan_due_digests(timezone.now())
+    # After planning, the clause is made internal: readers may no longer see the change.
+    Clause.objects.filter(pk=record.clause.pk).update(visibility=Visibility.INTERNAL)
+
+    results = digests.send_pending_digests(timezone.now())
+
+    outcomes = {result.subscription_id: result.outcome for result in results}
+    assert outcomes == {staff.pk: Outcome.SENT, reader.pk: Outcome.CANCELLED}
+    assert [message.to for message in mailoutbox] == [[staff.user.email]]
+    assert not DigestItem.objects.filter(subscription=reader).exists()  # back in the ledger
