@@ -9,14 +9,19 @@ The ledger (DESIGN.md, "Digests: the ledger"):
   transaction commits an older id or timestamp after a watermark has moved past it, and
   that change would be lost for good. Instead, planning attaches every visible, followed
   record that has no item yet, whenever it committed.
-- Planning is one transaction per subscription: claim it with a conditional UPDATE of
-  `next_due_at` (healthchecks' optimistic lock; a concurrent planner's UPDATE waits for our
-  row lock, then matches nothing), insert the `DigestDelivery` (unique on subscription and
-  period start), attach the items, render and store subject and bodies.
-- Sending claims one pending delivery at a time (`SELECT ... FOR UPDATE SKIP LOCKED` where
-  the database has it, and a conditional UPDATE of the status everywhere), sends it with
-  the Message-ID it was planned with, and marks it `sent` only once the mail server has
-  accepted it. See `send_delivery` for the one crash window.
+- Planning is one transaction per batch of due subscriptions (`plan_batch`): claim them
+  with `SELECT ... FOR UPDATE SKIP LOCKED` of the rows still due (a concurrent planner
+  skips them, or finds them moved on), read what each digest holds with set-based queries
+  over the batch (`content.collect_batch`: one function per source, each at most one query
+  per audience), insert the `DigestDelivery` rows (unique on subscription and period start)
+  and their items in bulk, and move each `next_due_at` on with a conditional UPDATE under
+  the lock (healthchecks' optimistic lock). A digest that cannot be rendered fails alone;
+  a batch that fails as a whole is planned again one subscription at a time.
+- Sending claims a batch of pending deliveries (`SELECT ... FOR UPDATE SKIP LOCKED` where
+  the database has it, and a conditional UPDATE of the status everywhere), checks them
+  together against what their recipients may still see, sends each with the Message-ID it
+  was planned with, and marks each `sent` only once the mail server has accepted it. See
+  `send_checked` for the one crash window.
 
 Everything is a plain function that the `send_digests` command, the admin, the pages and
 the tests call; `now` is always a parameter so that tests and `--now` are deterministic.
@@ -31,9 +36,11 @@ from .content import (
     MAX_LISTED_STATEMENTS,
     OPEN_FUNDING_STATUSES,
     UPCOMING_HORIZON,
+    DigestBatch,
     DigestContent,
     Follows,
     collect,
+    collect_batch,
     funding_detail,
     pending_changes,
     pending_statements,
@@ -43,6 +50,7 @@ from .planning import (
     Outcome,
     due_subscriptions,
     period_start_for,
+    plan_batch,
     plan_digest,
     plan_due_digests,
     preview_digest,
@@ -50,7 +58,9 @@ from .planning import (
 from .schedule import local_zone, next_due_after, reschedule, schedule_subscriptions
 from .sending import (
     MAX_ATTEMPTS,
+    SEND_BATCH_SIZE,
     SENDING_LEASE,
+    claim_deliveries,
     claim_next_delivery,
     delivery_message,
     send_delivery,
@@ -73,16 +83,20 @@ __all__ = [
     "MAX_LISTED_STATEMENTS",
     "OPEN_FUNDING_STATUSES",
     "SENDING_LEASE",
+    "SEND_BATCH_SIZE",
     "UNSUBSCRIBE_MAX_AGE",
     "UNSUBSCRIBE_SALT",
     "UPCOMING_HORIZON",
     "BadUnsubscribeToken",
+    "DigestBatch",
     "DigestContent",
     "DigestResult",
     "Follows",
     "Outcome",
+    "claim_deliveries",
     "claim_next_delivery",
     "collect",
+    "collect_batch",
     "delivery_message",
     "digest_name",
     "due_subscriptions",
@@ -93,6 +107,7 @@ __all__ = [
     "pending_changes",
     "pending_statements",
     "period_start_for",
+    "plan_batch",
     "plan_digest",
     "plan_due_digests",
     "preview_digest",

@@ -1,14 +1,39 @@
 """What goes into a digest: the followed, visible changes and statements not yet in any
-of the subscription's digests, and the dates coming up."""
+of the subscription's digests, and the dates coming up, for a batch of subscriptions at once.
+
+The planner reads for a whole batch (`DigestBatch`) rather than one subscription at a time:
+each *source* below is one set-based function over the batch, returning what it found per
+subscription (`{subscription id: [records]}`), in at most one query per audience (staff,
+readers: `agreements.models.audience`), whatever the batch's size. A source:
+
+- starts from `Model.objects.visible_to(reader)` for each of `batch.audiences()` (every
+  user of an audience sees the same records, so one reader stands for all of them);
+- filters by what any subscription of that audience follows (`batch.union_of(...)` and a
+  `FOLLOW_RULES` entry), and hands each record to the subscriptions that follow it
+  (`batch.followers_of(...)`), a Python lookup rather than a query per subscription;
+- for what enters the ledger, keeps a record for a subscription only if it was recorded
+  since the subscription started and no `DigestItem` of that subscription holds it yet
+  (`delivered_to`: one correlated array per record, no watermark).
+
+To add a kind of line (say, blockers or idle agreements): write one such function, add its
+field to `DigestContent`, and call it in `collect_batch`; if it enters the ledger, also give
+`DigestItem` its column and `planning.ledger_items` its line. Sources return records; words
+(dates, amounts, "Decision on …") are made in `collect_batch` under each subscriber's
+language.
+"""
 
 from __future__ import annotations
 
 import datetime
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
-from django.db.models import Exists, OuterRef, Q
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import F, OuterRef, Q
 from django.db.models.functions import Coalesce
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from .. import events
@@ -27,11 +52,15 @@ from ..models import (
     Subscription,
     Topic,
     approximate_date,
+    audience,
     date_precision_end,
     money,
     money_in_words,
+    remember_readers,
     shown_to,
 )
+
+T = TypeVar("T")
 
 # Milestones and funding decisions due within this horizon are listed in every digest.
 UPCOMING_HORIZON = datetime.timedelta(days=14)
@@ -49,13 +78,32 @@ MAX_LISTED_CHANGES = 100
 MAX_LISTED_STATEMENTS = 30
 
 
+AGREEMENTS, TOPICS, PROGRAMMES = "agreements", "topics", "programmes"
+
+# What "follows" means for each kind of record: which of its columns name a followed
+# agreement, topic or programme. One table for both the SQL filter (`Follows.rule`) and the
+# Python match (`Followers.of`), so they cannot disagree. Funding sources follow their
+# programme's agreements: following an agreement follows the funding of its programme.
+FOLLOW_RULES: dict[str, dict[str, str]] = {
+    "changes": {
+        "agreement_id": AGREEMENTS,
+        "clause__agreement_id": AGREEMENTS,
+        "topic_id": TOPICS,
+        "funding_source__programme_id": PROGRAMMES,
+    },
+    "versions": {"clause__agreement_id": AGREEMENTS},
+    "positions": {"clause__agreement_id": AGREEMENTS, "topic_id": TOPICS},
+    "statements": {"agreement_id": AGREEMENTS, "topic_id": TOPICS},
+    "milestones": {"agreement_id": AGREEMENTS, "topic_id": TOPICS, "programme_id": PROGRAMMES},
+    "funding": {"programme_id": PROGRAMMES},
+}
+
+
 @dataclass(frozen=True)
 class Follows:
     """The agreements and topics a subscription follows, among those its user may see.
 
-    Funding sources follow their programme's agreements: following an agreement follows the
-    funding of its programme. Records linked to nothing followed reach only subscriptions
-    that follow everything.
+    Records linked to nothing followed reach only subscriptions that follow everything.
     """
 
     everything: bool
@@ -73,6 +121,18 @@ class Follows:
             topics=tuple(Topic.objects.visible_to(user).filter(subscriptions=subscription)),
         )
 
+    @classmethod
+    def union(cls, many: Iterable[Follows]) -> Follows:
+        """What any of them follows: the filter of one query that serves them all."""
+        many = list(many)
+        if any(follows.everything for follows in many):
+            return cls(everything=True)
+        agreements = {a.pk: a for follows in many for a in follows.agreements}
+        topics = {t.pk: t for follows in many for t in follows.topics}
+        return cls(
+            everything=False, agreements=tuple(agreements.values()), topics=tuple(topics.values())
+        )
+
     @property
     def agreement_ids(self) -> list[int]:
         return [agreement.pk for agreement in self.agreements]
@@ -85,41 +145,176 @@ class Follows:
     def programme_ids(self) -> list[int]:
         return sorted({a.programme_id for a in self.agreements if a.programme_id is not None})
 
-    def _rule(self, **lookups: list[int]) -> Q:
+    def ids(self, what: str) -> list[int]:
+        return {
+            AGREEMENTS: self.agreement_ids,
+            TOPICS: self.topic_ids,
+            PROGRAMMES: self.programme_ids,
+        }[what]
+
+    def rule(self, kind: str) -> Q:
+        """The records of this kind that these follows take in, as a filter."""
         if self.everything:
             return Q()
         rule = Q(pk__in=[])
-        for lookup, ids in lookups.items():
-            if ids:
+        for lookup, what in FOLLOW_RULES[kind].items():
+            if ids := self.ids(what):
                 rule |= Q(**{f"{lookup}__in": ids})
         return rule
 
     def changes(self) -> Q:
-        return self._rule(
-            agreement_id=self.agreement_ids,
-            clause__agreement_id=self.agreement_ids,
-            topic_id=self.topic_ids,
-            funding_source__programme_id=self.programme_ids,
-        )
+        return self.rule("changes")
 
     def versions(self) -> Q:
-        return self._rule(clause__agreement_id=self.agreement_ids)
+        return self.rule("versions")
 
     def positions(self) -> Q:
-        return self._rule(clause__agreement_id=self.agreement_ids, topic_id=self.topic_ids)
+        return self.rule("positions")
 
     def statements(self) -> Q:
-        return self._rule(agreement_id=self.agreement_ids, topic_id=self.topic_ids)
+        return self.rule("statements")
 
     def milestones(self) -> Q:
-        return self._rule(
-            agreement_id=self.agreement_ids,
-            topic_id=self.topic_ids,
-            programme_id=self.programme_ids,
-        )
+        return self.rule("milestones")
 
     def funding(self) -> Q:
-        return self._rule(programme_id=self.programme_ids)
+        return self.rule("funding")
+
+
+class Followers:
+    """Which subscriptions of an audience follow a record: the Python side of `Follows.rule`,
+    an index from followed agreement, topic and programme to subscriptions."""
+
+    def __init__(self, subscriptions: list[Subscription], follows: dict[int, Follows]) -> None:
+        self.everything: set[int] = set()
+        self.by_id: dict[tuple[str, int], set[int]] = defaultdict(set)
+        for subscription in subscriptions:
+            mine = follows[subscription.pk]
+            if mine.everything:
+                self.everything.add(subscription.pk)
+                continue
+            for what in (AGREEMENTS, TOPICS, PROGRAMMES):
+                for pk in mine.ids(what):
+                    self.by_id[what, pk].add(subscription.pk)
+
+    def of(self, kind: str, values: Iterable[int | None]) -> set[int]:
+        """`values`: the record's columns named in FOLLOW_RULES[kind], in that order."""
+        found = set(self.everything)
+        for (_lookup, what), pk in zip(FOLLOW_RULES[kind].items(), values, strict=True):
+            if pk is not None:
+                found |= self.by_id.get((what, pk), set())
+        return found
+
+
+def follow_columns(kind: str) -> dict[str, F]:
+    """The columns `Followers.of` needs, as annotations named `follow_0`, `follow_1`, …"""
+    return {f"follow_{n}": F(lookup) for n, lookup in enumerate(FOLLOW_RULES[kind])}
+
+
+def follow_values(record, kind: str) -> list[int | None]:
+    return [getattr(record, f"follow_{n}") for n in range(len(FOLLOW_RULES[kind]))]
+
+
+def delivered_to(subscription_ids: list[int], item_field: str) -> ArraySubquery:
+    """For each record: which of these subscriptions already have it in a digest. The ledger
+    is read afresh for every record, so one committed late is never skipped."""
+    return ArraySubquery(
+        DigestItem.objects.filter(
+            subscription_id__in=subscription_ids, **{item_field: OuterRef("pk")}
+        ).values("subscription_id")
+    )
+
+
+@dataclass
+class DigestBatch:
+    """The subscriptions planned together, and what each follows among what it may see."""
+
+    subscriptions: list[Subscription]
+    today: datetime.date
+    follows: dict[int, Follows] = field(default_factory=dict)
+
+    def audiences(self) -> Iterator[tuple[object, list[Subscription]]]:
+        """(a reader who stands for them, the subscriptions) per audience that may read."""
+        remember_readers([subscription.user for subscription in self.subscriptions])
+        groups: dict[str, list[Subscription]] = defaultdict(list)
+        for subscription in self.subscriptions:
+            if (key := audience(subscription.user)) is not None:
+                groups[key].append(subscription)
+        for members in groups.values():
+            yield members[0].user, members
+
+    def union_of(self, subscriptions: list[Subscription]) -> Follows:
+        return Follows.union(self.follows[subscription.pk] for subscription in subscriptions)
+
+    def followers_of(self, subscriptions: list[Subscription]) -> Followers:
+        return Followers(subscriptions, self.follows)
+
+
+def followed_records(batch: DigestBatch) -> dict[int, Follows]:
+    """Source: what each subscription follows, among the agreements and topics its user may
+    see (two queries per audience, none if all follow everything)."""
+    follows = {
+        subscription.pk: Follows(everything=True)
+        for subscription in batch.subscriptions
+        if subscription.follows_everything
+    }
+    chosen: dict[int, dict[str, list]] = {
+        subscription.pk: {AGREEMENTS: [], TOPICS: []}
+        for subscription in batch.subscriptions
+        if not subscription.follows_everything
+    }
+    for reader, members in batch.audiences():
+        ids = [subscription.pk for subscription in members if subscription.pk in chosen]
+        if not ids:
+            continue
+        for what, model in ((AGREEMENTS, Agreement), (TOPICS, Topic)):
+            records = (
+                model.objects.visible_to(reader)
+                .filter(subscriptions__in=ids)
+                .annotate(follower_id=F("subscriptions"))
+            )
+            for record in records:
+                chosen[record.follower_id][what].append(record)
+    for pk, records in chosen.items():
+        follows[pk] = Follows(
+            everything=False, agreements=tuple(records[AGREEMENTS]), topics=tuple(records[TOPICS])
+        )
+    return follows
+
+
+def pending_for(
+    batch: DigestBatch,
+    kind: str,
+    queryset_for,
+    *,
+    item_field: str,
+    recorded: str = "recorded_at",
+) -> dict[int, list]:
+    """The shape of every ledger source: per audience, one query for the visible records
+    of this kind that any member follows, recorded since the oldest member started, each
+    with the members that already have it; then each record goes to the members that follow
+    it, started before it was recorded and do not have it yet. Query order is kept.
+
+    `queryset_for(reader)` is the visible, ordered queryset for that audience.
+    """
+    found: dict[int, list] = defaultdict(list)
+    for reader, members in batch.audiences():
+        ids = [subscription.pk for subscription in members]
+        started = {subscription.pk: subscription.created_at for subscription in members}
+        followers = batch.followers_of(members)
+        records = (
+            queryset_for(reader)
+            .filter(batch.union_of(members).rule(kind))
+            .filter(**{f"{recorded}__gte": min(started.values())})
+            .annotate(digest_delivered_to=delivered_to(ids, item_field), **follow_columns(kind))
+        )
+        for record in records:
+            when = getattr(record, recorded)
+            already = set(record.digest_delivered_to)
+            for pk in followers.of(kind, follow_values(record, kind)):
+                if pk not in already and started[pk] <= when:
+                    found[pk].append(record)
+    return found
 
 
 class ChangeRow(NamedTuple):
@@ -139,83 +334,191 @@ class PendingChanges:
     listed: list[StatusChange]  # the first MAX_LISTED_CHANGES, with their subjects
 
 
-def pending_changes(subscription: Subscription, follows: Follows) -> PendingChanges:
-    """Visible, followed changes recorded since the subscription started that are in none of
-    its digests yet, oldest first. This is the planner's one look at the history: whatever
+def pending_changes(batch: DigestBatch) -> dict[int, PendingChanges]:
+    """Source: visible, followed changes recorded since each subscription started that are
+    in none of its digests yet, oldest first (one query per audience, and one for the
+    changes the emails list). This is the planner's one look at the history: whatever
     commits after it has no item yet and goes into the next digest."""
-    already_in_a_digest = DigestItem.objects.filter(
-        subscription=subscription, change=OuterRef("pk")
+    found = pending_for(
+        batch,
+        "changes",
+        lambda reader: (
+            StatusChange.objects.visible_to(reader)
+            # Only what the subject line counts: a digest may hold thousands of changes.
+            .only("kind", "from_status", "to_status", "recorded_at")
+            .annotate(
+                digest_programme_id=Coalesce(
+                    "agreement__programme_id",
+                    "clause__agreement__programme_id",
+                    "funding_source__programme_id",
+                )
+            )
+            .order_by("effective_on", "recorded_at", "pk")
+        ),
+        item_field="change",
     )
-    pending = (
-        StatusChange.objects.visible_to(subscription.user)
-        .filter(follows.changes(), recorded_at__gte=subscription.created_at)
-        .filter(~Exists(already_in_a_digest))
-        .order_by("effective_on", "recorded_at", "pk")
-    )
-    rows = [
-        ChangeRow(*row)
-        for row in pending.values_list(
-            "pk",
-            "kind",
-            "from_status",
-            "to_status",
-            Coalesce(
-                "agreement__programme_id",
-                "clause__agreement__programme_id",
-                "funding_source__programme_id",
-            ),
-        )
-    ]
-    listed_ids = [row.pk for row in rows[:MAX_LISTED_CHANGES]]
+    rows = {
+        pk: [
+            ChangeRow(c.pk, c.kind, c.from_status, c.to_status, c.digest_programme_id)
+            for c in changes
+        ]
+        for pk, changes in found.items()
+    }
+    listed_ids = {row.pk for mine in rows.values() for row in mine[:MAX_LISTED_CHANGES]}
     listed = (
-        StatusChange.objects.filter(pk__in=listed_ids)
-        .with_subjects()
-        .order_by("effective_on", "recorded_at", "pk")
+        StatusChange.objects.filter(pk__in=listed_ids).with_subjects().in_bulk()
+        if listed_ids
+        else {}
     )
-    return PendingChanges(rows=rows, listed=list(listed) if listed_ids else [])
-
-
-def pending_statements(subscription: Subscription, follows: Follows) -> list[Statement]:
-    already_in_a_digest = DigestItem.objects.filter(
-        subscription=subscription, statement=OuterRef("pk")
-    )
-    return list(
-        Statement.objects.visible_to(subscription.user)
-        .filter(follows.statements(), created_at__gte=subscription.created_at)
-        .filter(~Exists(already_in_a_digest))
-        .with_speakers()
-        .order_by("said_on", "pk")
-    )
-
-
-def pending_negotiation(
-    subscription: Subscription, follows: Follows
-) -> tuple[list[ClauseVersion], list[Position]]:
-    """Visible, followed clause versions and positions recorded since the subscription
-    started that are in none of its digests yet, oldest first, each with what its sentence
-    needs of the one before (agreements/events.py)."""
-    user = subscription.user
-    since = subscription.created_at
-
-    def not_yet_in_a_digest(field: str):
-        return ~Exists(
-            DigestItem.objects.filter(subscription=subscription, **{field: OuterRef("pk")})
+    return {
+        subscription.pk: PendingChanges(
+            rows=rows.get(subscription.pk, []),
+            listed=[listed[row.pk] for row in rows.get(subscription.pk, [])[:MAX_LISTED_CHANGES]],
         )
+        for subscription in batch.subscriptions
+    }
 
-    versions = events.versions_with_previous(
-        ClauseVersion.objects.visible_to(user)
-        .filter(follows.versions(), recorded_at__gte=since)
-        .filter(not_yet_in_a_digest("version"))
-        .order_by("proposed_on", "recorded_at", "pk")
+
+def pending_statements(batch: DigestBatch) -> dict[int, list[Statement]]:
+    """Source: new statements, as `pending_changes` (one query per audience)."""
+    return pending_for(
+        batch,
+        "statements",
+        lambda reader: (
+            Statement.objects.visible_to(reader).with_speakers().order_by("said_on", "pk")
+        ),
+        item_field="statement",
+        recorded="created_at",
     )
-    positions = events.positions_with_previous(
-        Position.objects.visible_to(user)
-        .filter(follows.positions(), recorded_at__gte=since)
-        .filter(not_yet_in_a_digest("position"))
-        .order_by("taken_on", "recorded_at", "pk"),
-        user,
+
+
+def pending_versions(batch: DigestBatch) -> dict[int, list[ClauseVersion]]:
+    """Source: new clause texts, each with the text before it (agreements/events.py)."""
+    return pending_for(
+        batch,
+        "versions",
+        lambda reader: events.versions_with_previous(
+            ClauseVersion.objects.visible_to(reader).order_by("proposed_on", "recorded_at", "pk")
+        ),
+        item_field="version",
     )
-    return list(versions), list(positions)
+
+
+def pending_positions(batch: DigestBatch) -> dict[int, list[Position]]:
+    """Source: new positions, each with the party's position before it, among those the
+    audience may see (agreements/events.py)."""
+    return pending_for(
+        batch,
+        "positions",
+        lambda reader: events.positions_with_previous(
+            Position.objects.visible_to(reader).order_by("taken_on", "recorded_at", "pk"), reader
+        ),
+        item_field="position",
+    )
+
+
+def programme_names(
+    batch: DigestBatch,
+    changes: dict[int, PendingChanges],
+    statements: dict[int, list[Statement]],
+) -> dict[int, dict[int, str]]:
+    """Source: the names of the visible programmes each digest's changes and statements
+    belong to, for its subject (one query per audience)."""
+    wanted: dict[int, set[int]] = {}
+    for subscription in batch.subscriptions:
+        ids = {row.programme_id for row in changes[subscription.pk].rows} | {
+            statement.agreement.programme_id
+            for statement in statements.get(subscription.pk, [])
+            if statement.agreement
+        }
+        ids.discard(None)
+        wanted[subscription.pk] = ids
+    names: dict[int, dict[int, str]] = {}
+    for reader, members in batch.audiences():
+        ids = set().union(*(wanted[subscription.pk] for subscription in members))
+        visible = (
+            dict(Programme.objects.visible_to(reader).filter(pk__in=ids).values_list("pk", "name"))
+            if ids
+            else {}
+        )
+        for subscription in members:
+            names[subscription.pk] = {
+                pk: visible[pk] for pk in wanted[subscription.pk] if pk in visible
+            }
+    return names
+
+
+def standing_agreements(
+    batch: DigestBatch, changes: dict[int, PendingChanges]
+) -> dict[int, list[Agreement]]:
+    """Source: the agreements of each digest's bottom line, with their counts and funding:
+    those it follows (for a subscription that follows everything: those its listed changes
+    concern), at most MAX_STANDING_LINES by title (one query per audience)."""
+    wanted: dict[int, set[int]] = {}
+    for subscription in batch.subscriptions:
+        follows = batch.follows[subscription.pk]
+        if follows.everything:
+            wanted[subscription.pk] = {
+                change.agreement_id or (change.clause.agreement_id if change.clause else None)
+                for change in changes[subscription.pk].listed
+            } - {None}
+        else:
+            wanted[subscription.pk] = set(follows.agreement_ids)
+    found: dict[int, list[Agreement]] = {}
+    for reader, members in batch.audiences():
+        ids = set().union(*(wanted[subscription.pk] for subscription in members))
+        if not ids:
+            continue
+        agreements = list(
+            Agreement.objects.visible_to(reader)
+            .filter(pk__in=ids)
+            .with_clause_counts()
+            .with_programme_funding()
+            .order_by("title")
+        )
+        for subscription in members:
+            mine = wanted[subscription.pk]
+            found[subscription.pk] = [a for a in agreements if a.pk in mine][:MAX_STANDING_LINES]
+    return found
+
+
+@dataclass
+class DateRecords:
+    milestones: list[Milestone] = field(default_factory=list)
+    decisions: list[FundingSource] = field(default_factory=list)
+
+
+def dates_ahead(batch: DigestBatch) -> dict[int, DateRecords]:
+    """Source: followed milestones and funding decisions that may be due within the
+    horizon, or overdue (two queries per audience). `upcoming_and_overdue` sorts them."""
+    horizon = batch.today + UPCOMING_HORIZON
+    # A year-precise date stands for up to 365 days after its stored first day.
+    earliest_start = batch.today - datetime.timedelta(days=366)
+    found: dict[int, DateRecords] = defaultdict(DateRecords)
+    for reader, members in batch.audiences():
+        follows = batch.union_of(members)
+        followers = batch.followers_of(members)
+        milestones = (
+            Milestone.objects.visible_to(reader)
+            .filter(follows.rule("milestones"))
+            .filter(happens_on__lte=horizon, happens_on__gte=earliest_start)
+            .with_subjects()
+            .annotate(**follow_columns("milestones"))
+        )
+        for milestone in milestones:
+            for pk in followers.of("milestones", follow_values(milestone, "milestones")):
+                found[pk].milestones.append(milestone)
+        decisions = (
+            FundingSource.objects.visible_to(reader)
+            .filter(follows.rule("funding"))
+            .filter(status__in=OPEN_FUNDING_STATUSES, decision_on__lte=horizon)
+            .select_related("programme")
+            .annotate(**follow_columns("funding"))
+        )
+        for funding in decisions:
+            for pk in followers.of("funding", follow_values(funding, "funding")):
+                found[pk].decisions.append(funding)
+    return found
 
 
 def funding_detail(funding: FundingSource) -> str:
@@ -270,51 +573,44 @@ class StandingLine:
     uncovered_if_all_comes_through: str
 
 
-def standing_lines(
-    subscription: Subscription, follows: Follows, changes: PendingChanges
-) -> list[StandingLine]:
-    """A line per followed agreement (for a subscription that follows everything: per
-    agreement this digest's changes concern), in one query."""
-    if follows.everything:
-        wanted = {
-            change.agreement_id or (change.clause.agreement_id if change.clause else None)
-            for change in changes.listed
-        } - {None}
-    else:
-        wanted = set(follows.agreement_ids)
-    if not wanted:
-        return []
-    user = subscription.user
-    agreements = (
-        Agreement.objects.visible_to(user)
-        .filter(pk__in=wanted)
-        .with_clause_counts()
-        .with_programme_funding()
-        .order_by("title")[:MAX_STANDING_LINES]
+def standing_lines(agreements: list[Agreement], user, shared: SharedLines) -> list[StandingLine]:
+    """The bottom line's words, in the current language, from `standing_agreements`."""
+    return [
+        shared.get(user, ("standing", agreement.pk), lambda a=agreement: standing_line(a, user))
+        for agreement in agreements
+    ]
+
+
+def standing_line(agreement: Agreement, user) -> StandingLine:
+    funding = agreement.programme_funding if shown_to(agreement.programme, user) else None
+    currency = funding.currency if funding else ""
+    return StandingLine(
+        title=agreement.title,
+        url=absolute_url(agreement.get_absolute_url()),
+        signed=agreement.clauses_signed,
+        clauses=agreement.clause_total,
+        uncovered_counting_secured_only=(
+            money_in_words(funding.uncovered_counting_secured_only, currency) if funding else ""
+        ),
+        uncovered_if_all_comes_through=(
+            money_in_words(funding.uncovered_if_all_comes_through, currency) if funding else ""
+        ),
     )
-    lines = []
-    for agreement in agreements:
-        funding = agreement.programme_funding if shown_to(agreement.programme, user) else None
-        currency = funding.currency if funding else ""
-        lines.append(
-            StandingLine(
-                title=agreement.title,
-                url=absolute_url(agreement.get_absolute_url()),
-                signed=agreement.clauses_signed,
-                clauses=agreement.clause_total,
-                uncovered_counting_secured_only=(
-                    money_in_words(funding.uncovered_counting_secured_only, currency)
-                    if funding
-                    else ""
-                ),
-                uncovered_if_all_comes_through=(
-                    money_in_words(funding.uncovered_if_all_comes_through, currency)
-                    if funding
-                    else ""
-                ),
-            )
-        )
-    return lines
+
+
+class SharedLines:
+    """Lines worded once for all the digests of a batch that show them: a line depends
+    only on its record, the language and the audience (what `shown_to` names beside it),
+    and many subscribers share all three."""
+
+    def __init__(self) -> None:
+        self._lines: dict[tuple, object] = {}
+
+    def get(self, user, key: tuple, make: Callable[[], T]) -> T:
+        full = (translation.get_language(), audience(user), *key)
+        if full not in self._lines:
+            self._lines[full] = make()
+        return self._lines[full]
 
 
 @dataclass
@@ -328,6 +624,7 @@ class DigestContent:
     programme_names: dict[int, str] = field(default_factory=dict)  # visible ones only
     upcoming: list[DateLine] = field(default_factory=list)
     overdue: list[DateLine] = field(default_factory=list)
+    shared_lines: SharedLines = field(default_factory=SharedLines)
 
     @property
     def is_empty(self) -> bool:
@@ -390,52 +687,43 @@ def statement_line(statement: Statement, user) -> StatementLine:
     )
 
 
+def milestone_line(milestone: Milestone) -> DateLine:
+    return DateLine(
+        title=milestone.title,
+        url=absolute_url(milestone.get_absolute_url()),
+        when=approximate_date(milestone.happens_on, milestone.precision),
+        approximate=milestone.precision != DatePrecision.DAY,
+        detail=str(milestone.get_kind_display()),
+    )
+
+
+def decision_line(funding: FundingSource) -> DateLine:
+    return DateLine(
+        title=_("Decision on %(funding)s") % {"funding": funding.title},
+        url=absolute_url(funding.get_absolute_url()),
+        when=approximate_date(funding.decision_on, funding.decision_precision),
+        approximate=funding.decision_precision != DatePrecision.DAY,
+        detail=funding_detail(funding),
+    )
+
+
 def upcoming_and_overdue(
-    subscription: Subscription, follows: Follows, today: datetime.date
+    dates: DateRecords, today: datetime.date, user, shared: SharedLines
 ) -> tuple[list[DateLine], list[DateLine]]:
     """Milestones and funding decisions due in the next 14 days (an approximate date counts
     while any day it may stand for is ahead), and overdue decisions: funding still open
-    whose decision date has passed."""
-    user = subscription.user
-    horizon = today + UPCOMING_HORIZON
-    # A year-precise date stands for up to 365 days after its stored first day.
+    whose decision date has passed. Worded in the current language."""
     earliest_start = today - datetime.timedelta(days=366)
     upcoming: list[tuple[datetime.date, DateLine]] = []
-    milestones = (
-        Milestone.objects.visible_to(user)
-        .filter(follows.milestones(), happens_on__lte=horizon, happens_on__gte=earliest_start)
-        .with_subjects()
-    )
-    for milestone in milestones:
+    for milestone in dates.milestones:
         if milestone.happens_by < today:
             continue
-        upcoming.append(
-            (
-                milestone.happens_on,
-                DateLine(
-                    title=milestone.title,
-                    url=absolute_url(milestone.get_absolute_url()),
-                    when=approximate_date(milestone.happens_on, milestone.precision),
-                    approximate=milestone.precision != DatePrecision.DAY,
-                    detail=str(milestone.get_kind_display()),
-                ),
-            )
-        )
+        line = shared.get(user, ("milestone", milestone.pk), lambda m=milestone: milestone_line(m))
+        upcoming.append((milestone.happens_on, line))
     overdue: list[tuple[datetime.date, DateLine]] = []
-    decisions = (
-        FundingSource.objects.visible_to(user)
-        .filter(follows.funding(), status__in=OPEN_FUNDING_STATUSES, decision_on__lte=horizon)
-        .select_related("programme")
-    )
-    for funding in decisions:
+    for funding in dates.decisions:
         decided_by = date_precision_end(funding.decision_on, funding.decision_precision)
-        line = DateLine(
-            title=_("Decision on %(funding)s") % {"funding": funding.title},
-            url=absolute_url(funding.get_absolute_url()),
-            when=approximate_date(funding.decision_on, funding.decision_precision),
-            approximate=funding.decision_precision != DatePrecision.DAY,
-            detail=funding_detail(funding),
-        )
+        line = shared.get(user, ("decision", funding.pk), lambda f=funding: decision_line(f))
         if decided_by < today:
             overdue.append((funding.decision_on, line))
         elif funding.decision_on >= earliest_start:
@@ -445,32 +733,47 @@ def upcoming_and_overdue(
     return [line for _, line in upcoming], [line for _, line in overdue]
 
 
+def collect_batch(
+    subscriptions: list[Subscription], today: datetime.date
+) -> dict[int, DigestContent]:
+    """Everything the digests of these subscriptions would hold now, by subscription id.
+    Reads only, in a number of queries that does not grow with the batch: each source
+    reads once per audience. Each digest is worded in its subscriber's language."""
+    from .wording import email_locale  # wording builds on this module
+
+    batch = DigestBatch(subscriptions=list(subscriptions), today=today)
+    batch.follows = followed_records(batch)
+    changes = pending_changes(batch)
+    statements = pending_statements(batch)
+    versions = pending_versions(batch)
+    positions = pending_positions(batch)
+    names = programme_names(batch, changes, statements)
+    standing = standing_agreements(batch, changes)
+    dates = dates_ahead(batch)
+    contents = {}
+    shared = SharedLines()
+    for subscription in batch.subscriptions:
+        pk = subscription.pk
+        user = subscription.user
+        with email_locale(subscription.language_code):
+            upcoming, overdue = upcoming_and_overdue(
+                dates.get(pk, DateRecords()), today, user, shared
+            )
+            contents[pk] = DigestContent(
+                follows=batch.follows[pk],
+                changes=changes[pk],
+                statements=statements.get(pk, []),
+                versions=versions.get(pk, []),
+                positions=positions.get(pk, []),
+                standing=standing_lines(standing.get(pk, []), user, shared),
+                programme_names=names.get(pk, {}),
+                upcoming=upcoming,
+                overdue=overdue,
+                shared_lines=shared,
+            )
+    return contents
+
+
 def collect(subscription: Subscription, today: datetime.date) -> DigestContent:
     """Everything a digest of this subscription would hold now. Reads only."""
-    follows = Follows.of(subscription)
-    changes = pending_changes(subscription, follows)
-    statements = pending_statements(subscription, follows)
-    versions, positions = pending_negotiation(subscription, follows)
-    programme_ids = {row.programme_id for row in changes.rows} | {
-        statement.agreement.programme_id for statement in statements if statement.agreement
-    }
-    programme_ids.discard(None)
-    programme_names = {}
-    if programme_ids:
-        programme_names = dict(
-            Programme.objects.visible_to(subscription.user)
-            .filter(pk__in=programme_ids)
-            .values_list("pk", "name")
-        )
-    upcoming, overdue = upcoming_and_overdue(subscription, follows, today)
-    return DigestContent(
-        follows=follows,
-        changes=changes,
-        statements=statements,
-        versions=versions,
-        positions=positions,
-        standing=standing_lines(subscription, follows, changes),
-        programme_names=programme_names,
-        upcoming=upcoming,
-        overdue=overdue,
-    )
+    return collect_batch([subscription], today)[subscription.pk]

@@ -1,4 +1,4 @@
-"""Planning digests into the ledger: one transaction per subscription."""
+"""Planning digests into the ledger: a batch of subscriptions per transaction."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import secrets
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import Case, DateTimeField, Max, Q, Value, When
 from django.utils import timezone
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
@@ -21,7 +22,7 @@ from ..models import (
     DigestItem,
     Subscription,
 )
-from .content import collect
+from .content import DigestContent, collect, collect_batch
 from .schedule import next_due_after, schedule_subscriptions
 from .unsubscribe import unsubscribe_url
 from .wording import email_locale, render_digest
@@ -29,6 +30,9 @@ from .wording import email_locale, render_digest
 logger = logging.getLogger(__name__)
 
 ITEM_BATCH_SIZE = 1000  # ledger rows per INSERT
+# Subscriptions planned in one transaction: enough that the per-batch queries vanish per
+# digest, few enough that a batch holds its row locks and memory briefly.
+BATCH_SIZE = 200
 SUBJECT_MAX_LENGTH = DigestDelivery._meta.get_field("subject").max_length
 
 
@@ -57,15 +61,26 @@ class DigestResult:
 
 def period_start_for(subscription: Subscription) -> datetime.datetime:
     """Since the end of the last digest, or since the subscription started."""
-    last_end = (
-        DigestDelivery.objects.filter(subscription=subscription)
-        .order_by("-period_end")
-        .values_list("period_end", flat=True)
-        .first()
+    return period_starts([subscription])[subscription.pk]
+
+
+def period_starts(subscriptions: list[Subscription]) -> dict[int, datetime.datetime]:
+    """`period_start_for` each of them, in one query."""
+    last_ends = dict(
+        DigestDelivery.objects.filter(subscription__in=[s.pk for s in subscriptions])
+        .order_by()
+        .values("subscription_id")
+        .annotate(last_end=Max("period_end"))
+        .values_list("subscription_id", "last_end")
     )
-    if last_end is None or last_end < subscription.created_at:
-        return subscription.created_at
-    return last_end
+    starts = {}
+    for subscription in subscriptions:
+        last_end = last_ends.get(subscription.pk)
+        if last_end is None or last_end < subscription.created_at:
+            starts[subscription.pk] = subscription.created_at
+        else:
+            starts[subscription.pk] = last_end
+    return starts
 
 
 def preview_digest(
@@ -94,36 +109,125 @@ def _message_id(subscription: Subscription) -> str:
 
 
 def plan_digest(subscription: Subscription, now: datetime.datetime) -> DigestResult:
-    """Plan this subscription's digest for the period ending `now`, in one transaction.
+    """Plan this subscription's digest for the period ending `now`: a batch of one.
 
-    `subscription.next_due_at` is the value this planner saw; the claim (a conditional
-    UPDATE) succeeds only if nobody moved it since. Its row lock is held to the end of the
-    transaction: a concurrent planner skips the locked row, or finds
-    `next_due_at` moved; either way it plans nothing for this period.
+    `subscription.next_due_at` is the value this planner saw; the claim succeeds only if
+    nobody moved it since.
     """
-    result = DigestResult(
-        outcome=Outcome.SKIPPED,
-        subscription_id=subscription.pk,
-        recipient=subscription.user.email,
-    )
-    with transaction.atomic(), email_locale(subscription.language_code):
-        claim = Subscription.objects.filter(
-            pk=subscription.pk, next_due_at=subscription.next_due_at
-        ).exclude(frequency=Subscription.Frequency.OFF)
-        if not list(claim.select_for_update(skip_locked=True).values_list("pk", flat=True)):
-            # Another planner holds it (or it moved on): go on to the next subscription
-            # rather than queue behind that planner's transaction.
-            return result
-        if claim.update(next_due_at=next_due_after(subscription, now)) != 1:
-            return result
-        result.outcome = Outcome.EMPTY
-        if not subscription.user.email:
-            result.error = _("no email address")
-            return result
-        content = collect(subscription, clock.today(now))
-        if content.is_empty:
-            return result
-        period_start = period_start_for(subscription)
+    claim = Q(pk=subscription.pk, next_due_at=subscription.next_due_at)
+    [result] = plan_batch(claim, now, expected=[subscription])
+    return result
+
+
+def plan_batch(
+    claim: Q, now: datetime.datetime, *, expected: list[Subscription] = ()
+) -> list[DigestResult]:
+    """Plan the digests of the subscriptions that `claim` selects, in one transaction.
+
+    The claim is healthchecks' optimistic lock, for a batch: `SELECT … FOR UPDATE SKIP
+    LOCKED` of the rows that still match `claim` (still due, or `next_due_at` as the caller
+    saw it), then, once planned, a conditional UPDATE of their `next_due_at` under that
+    lock. A concurrent planner skips the locked rows, or finds them moved on; either way
+    it plans nothing for this period. What each digest holds is read with set-based
+    queries over the batch (`content.collect_batch`); the deliveries and their ledger
+    items are inserted in bulk. A duplicate item would violate the ledger's unique
+    constraints and roll the whole batch back, claims included: never a change in two
+    digests.
+
+    A digest that cannot be rendered fails alone: its claim is not taken (its lock ends
+    with the transaction), so it is retried next run. Subscriptions in `expected` that
+    could not be claimed come back SKIPPED.
+    """
+    results: dict[int, DigestResult] = {}
+    advance: dict[int, datetime.datetime | None] = {}
+    deliveries: list[tuple[DigestDelivery, DigestContent]] = []
+    with transaction.atomic():
+        claimed = list(
+            Subscription.objects.filter(claim)
+            .exclude(frequency=Subscription.Frequency.OFF)
+            .select_related("user")
+            .order_by("next_due_at", "pk")
+            # Another planner's rows are skipped rather than waited for.
+            .select_for_update(skip_locked=True, of=("self",))
+        )
+        if not claimed:
+            return _skipped(expected, results)
+        with_address = [s for s in claimed if s.user.email]
+        contents = collect_batch(with_address, clock.today(now)) if with_address else {}
+        starts = period_starts(with_address) if with_address else {}
+        for subscription in claimed:
+            result = DigestResult(
+                outcome=Outcome.EMPTY,
+                subscription_id=subscription.pk,
+                recipient=subscription.user.email,
+            )
+            results[subscription.pk] = result
+            content = contents.get(subscription.pk)
+            if content is None:
+                result.error = _("no email address")
+            elif not content.is_empty:
+                try:
+                    delivery = _delivery(subscription, content, starts[subscription.pk], now)
+                except Exception as error:
+                    # One digest that cannot be rendered must not hold up the others'.
+                    logger.exception("digest for subscription %s not planned", subscription.pk)
+                    result.outcome = Outcome.FAILED
+                    result.error = f"{type(error).__name__}: {error}"
+                    continue
+                deliveries.append((delivery, content))
+                result.outcome = Outcome.PLANNED
+                result.subject = delivery.subject
+                result.items = content.item_count
+            advance[subscription.pk] = next_due_after(subscription, now)
+        DigestDelivery.objects.bulk_create([delivery for delivery, _content in deliveries])
+        items = ledger_items(deliveries)
+        while chunk := list(itertools.islice(items, ITEM_BATCH_SIZE)):
+            DigestItem.objects.bulk_create(chunk)
+        if advance:
+            moved = (
+                Subscription.objects.filter(claim, pk__in=list(advance))
+                .exclude(frequency=Subscription.Frequency.OFF)
+                .update(
+                    next_due_at=Case(
+                        *(When(pk=pk, then=Value(due)) for pk, due in advance.items()),
+                        output_field=DateTimeField(),
+                    )
+                )
+            )
+            if moved != len(advance):  # cannot happen under the row locks; never guess
+                raise RuntimeError(f"claimed {len(advance)} subscriptions, moved {moved}")
+    for delivery, content in deliveries:
+        results[delivery.subscription_id].delivery_id = delivery.pk
+        logger.info(
+            "digest %s planned for subscription %s: %s items",
+            delivery.pk,
+            delivery.subscription_id,
+            content.item_count,
+        )
+    return _skipped(expected, results)
+
+
+def _skipped(expected, results: dict[int, DigestResult]) -> list[DigestResult]:
+    for subscription in expected:
+        results.setdefault(
+            subscription.pk,
+            DigestResult(
+                outcome=Outcome.SKIPPED,
+                subscription_id=subscription.pk,
+                recipient=subscription.user.email,
+            ),
+        )
+    return list(results.values())
+
+
+def _delivery(
+    subscription: Subscription,
+    content: DigestContent,
+    period_start: datetime.datetime,
+    now: datetime.datetime,
+) -> DigestDelivery:
+    """The delivery, rendered in its subscriber's language, not yet saved."""
+    with email_locale(subscription.language_code):
         unsubscribe = unsubscribe_url(subscription)
         rendered = render_digest(
             subscription,
@@ -132,53 +236,35 @@ def plan_digest(subscription: Subscription, now: datetime.datetime) -> DigestRes
             period_end=now,
             unsubscribe=unsubscribe,
         )
-        delivery = DigestDelivery.objects.create(
-            subscription=subscription,
-            period_start=period_start,
-            period_end=now,
-            message_id=_message_id(subscription),
-            recipient=subscription.user.email,
-            subject=Truncator(rendered.subject).chars(SUBJECT_MAX_LENGTH),
-            body_text=rendered.text,
-            body_html=rendered.html,
-            unsubscribe_url=unsubscribe,
-            next_attempt_at=now,
-            planned_at=now,
-        )
-        # The ledger. A duplicate here would violate the unique constraints and roll the
-        # whole plan back, claim included: never a change in two digests. Built a batch at a
-        # time so that a digest of 100,000 changes does not hold 100,000 model instances.
-        items = itertools.chain(
-            (
-                DigestItem(subscription=subscription, delivery=delivery, change_id=row.pk)
-                for row in content.changes.rows
-            ),
-            (
-                DigestItem(subscription=subscription, delivery=delivery, statement=statement)
-                for statement in content.statements
-            ),
-            (
-                DigestItem(subscription=subscription, delivery=delivery, version=version)
-                for version in content.versions
-            ),
-            (
-                DigestItem(subscription=subscription, delivery=delivery, position=position)
-                for position in content.positions
-            ),
-        )
-        while batch := list(itertools.islice(items, ITEM_BATCH_SIZE)):
-            DigestItem.objects.bulk_create(batch)
-    result.outcome = Outcome.PLANNED
-    result.subject = rendered.subject
-    result.items = content.item_count
-    result.delivery_id = delivery.pk
-    logger.info(
-        "digest %s planned for subscription %s: %s items",
-        delivery.pk,
-        subscription.pk,
-        result.items,
+    return DigestDelivery(
+        subscription=subscription,
+        period_start=period_start,
+        period_end=now,
+        message_id=_message_id(subscription),
+        recipient=subscription.user.email,
+        subject=Truncator(rendered.subject).chars(SUBJECT_MAX_LENGTH),
+        body_text=rendered.text,
+        body_html=rendered.html,
+        unsubscribe_url=unsubscribe,
+        next_attempt_at=now,
+        planned_at=now,
     )
-    return result
+
+
+def ledger_items(deliveries: list[tuple[DigestDelivery, DigestContent]]):
+    """The ledger rows of these (saved) deliveries, generated so that `bulk_create` holds
+    one `ITEM_BATCH_SIZE` of model instances at a time, not a 100,000-change digest's
+    worth."""
+    for delivery, content in deliveries:
+        owner = delivery.subscription_id
+        for row in content.changes.rows:
+            yield DigestItem(subscription_id=owner, delivery=delivery, change_id=row.pk)
+        for statement in content.statements:
+            yield DigestItem(subscription_id=owner, delivery=delivery, statement=statement)
+        for version in content.versions:
+            yield DigestItem(subscription_id=owner, delivery=delivery, version=version)
+        for position in content.positions:
+            yield DigestItem(subscription_id=owner, delivery=delivery, position=position)
 
 
 def due_subscriptions(now: datetime.datetime):
@@ -190,30 +276,41 @@ def due_subscriptions(now: datetime.datetime):
 
 
 def plan_due_digests(
-    now: datetime.datetime, *, chunk_size: int = 200, progress=None
+    now: datetime.datetime, *, chunk_size: int = BATCH_SIZE, progress=None
 ) -> list[DigestResult]:
-    """Plan a digest for every subscription that is due. Safe to run on several machines at
-    once: each subscription is claimed by exactly one of them."""
+    """Plan a digest for every subscription that is due, a batch at a time. Safe to run on
+    several machines at once: each subscription is claimed by exactly one of them."""
     schedule_subscriptions(now)
-    results = []
+    results: list[DigestResult] = []
     ids = list(due_subscriptions(now).values_list("pk", flat=True))
     for start in range(0, len(ids), chunk_size):
-        chunk = due_subscriptions(now).filter(pk__in=ids[start : start + chunk_size])
-        for subscription in chunk.select_related("user"):
-            try:
-                results.append(plan_digest(subscription, now))
-            except Exception as error:
-                # Its transaction rolled back, claim included: it is retried next run. One
-                # subscription that cannot be planned must not hold up everyone else's.
-                logger.exception("digest for subscription %s not planned", subscription.pk)
-                results.append(
-                    DigestResult(
-                        outcome=Outcome.FAILED,
-                        subscription_id=subscription.pk,
-                        recipient=subscription.user.email,
-                        error=f"{type(error).__name__}: {error}",
-                    )
-                )
-            if progress is not None:
+        chunk = ids[start : start + chunk_size]
+        try:
+            planned = plan_batch(Q(pk__in=chunk, next_due_at__lte=now), now)
+        except Exception:
+            # The batch rolled back, claims included. Plan its subscriptions one by one, so
+            # that one that cannot be planned holds up no one else's digest.
+            logger.exception("a batch of %s digests failed; planning them one by one", len(chunk))
+            planned = [result for pk in chunk for result in _plan_alone(pk, now)]
+        results.extend(planned)
+        if progress is not None:
+            for _result in planned:
                 progress(len(results), len(ids))
     return results
+
+
+def _plan_alone(pk: int, now: datetime.datetime) -> list[DigestResult]:
+    try:
+        return plan_batch(Q(pk=pk, next_due_at__lte=now), now)
+    except Exception as error:
+        # Its transaction rolled back, claim included: it is retried next run.
+        logger.exception("digest for subscription %s not planned", pk)
+        subscription = Subscription.objects.select_related("user").filter(pk=pk).first()
+        return [
+            DigestResult(
+                outcome=Outcome.FAILED,
+                subscription_id=pk,
+                recipient=subscription.user.email if subscription else "",
+                error=f"{type(error).__name__}: {error}",
+            )
+        ]

@@ -142,13 +142,20 @@ def digest_name(content: DigestContent) -> str:
 
 
 def negotiation_lines(content: DigestContent, user) -> list[events.Event]:
-    lines = [events.version_event(version, user) for version in content.versions] + [
-        events.position_event(position, user) for position in content.positions
+    shared = content.shared_lines
+
+    def line(kind: str, record, make_event) -> events.Event:
+        def make() -> events.Event:
+            event = make_event(record, user)
+            return dataclasses.replace(event, url=absolute_url(event.url))
+
+        return shared.get(user, (kind, record.pk), make)
+
+    lines = [line("version", version, events.version_event) for version in content.versions] + [
+        line("position", position, events.position_event) for position in content.positions
     ]
     lines.sort(key=lambda line: (line.happened_on, line.recorded_at))
-    return [
-        dataclasses.replace(line, url=absolute_url(line.url)) for line in lines[:MAX_LISTED_CHANGES]
-    ]
+    return lines[:MAX_LISTED_CHANGES]
 
 
 def render_digest(
@@ -172,8 +179,11 @@ def render_digest(
         StatusChange.Kind.TOPIC: _("Topics"),
         StatusChange.Kind.FUNDING_SOURCE: _("Funding"),
     }
+    shared = content.shared_lines
     for change in listed:
-        sections[section_of[change.kind]].append(change_line(change, user))
+        sections[section_of[change.kind]].append(
+            shared.get(user, ("change", change.pk), lambda c=change: change_line(c, user))
+        )
     follows = content.follows
     context = {
         "user": user,
@@ -186,8 +196,8 @@ def render_digest(
         "sections": [(title, lines) for title, lines in sections.items() if lines],
         "more_changes": len(content.changes.rows) - len(listed),
         "statements": [
-            statement_line(statement, user)
-            for statement in content.statements[:MAX_LISTED_STATEMENTS]
+            shared.get(user, ("statement", said.pk), lambda said=said: statement_line(said, user))
+            for said in content.statements[:MAX_LISTED_STATEMENTS]
         ],
         "more_statements": max(len(content.statements) - MAX_LISTED_STATEMENTS, 0),
         # The negotiation's events, in plain words, each linked to its clause or redline.

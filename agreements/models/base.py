@@ -38,6 +38,44 @@ def can_read(user) -> bool:
     return cached
 
 
+def remember_readers(users) -> None:
+    """`can_read` for many users in one query (none if each is decided without one), so that
+    code reading for a batch of users (the digest planner and sender) does not ask per user."""
+    from django.contrib.auth import get_user_model
+
+    unknown = {
+        user.pk: user
+        for user in users
+        if user.is_authenticated
+        and user.is_active
+        and not (user.is_staff or user.is_superuser)
+        and getattr(user, "_can_read", None) is None
+    }
+    if not unknown:
+        return
+    readers = set(
+        get_user_model()
+        .objects.filter(pk__in=list(unknown))
+        .filter(models.Exists(reader_permission(OuterRef("pk"))))
+        .values_list("pk", flat=True)
+    )
+    for pk, user in unknown.items():
+        user._can_read = pk in readers
+
+
+def audience(user) -> str | None:
+    """What `visible_to(user)` depends on, and all it depends on: users of one audience see
+    the same records. None for a user who may read nothing.
+
+    Code that reads on behalf of many users at once (the digest planner, the sender's check)
+    asks `visible_to` once per audience rather than once per user. A visibility rule that
+    came to depend on more of the user (their party, say) must be reflected here.
+    """
+    if not can_read(user):
+        return None
+    return "staff" if user.is_staff else "readers"
+
+
 def reader_permission(user) -> models.QuerySet:
     """The reader permission, if `user` holds it directly or through a group. `user` may be
     an expression (`OuterRef("user_id")`), to ask it inside another query."""
