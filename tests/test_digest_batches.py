@@ -161,34 +161,6 @@ def test_a_subscription_another_planner_moved_on_is_skipped_by_the_batch(record,
     assert not DigestDelivery.objects.filter(subscription=first).exists()
 
 
-def test_the_sender_does_not_wait_for_the_disk_and_says_so_only_while_sending(
-    record, editor, monkeypatch
-):
-    [subscription] = subscribers(record, 1, "disk")
-    news(record, editor)
-    make_due([subscription])
-    digests.plan_due_digests(timezone.now())
-    seen = []
-    send = digests.sending.send_checked
-
-    def send_and_look(*args):
-        seen.append(synchronous_commit())
-        return send(*args)
-
-    monkeypatch.setattr(digests.sending, "send_checked", send_and_look)
-    [result] = digests.send_pending_digests(timezone.now())
-
-    assert result.outcome == Outcome.SENT
-    assert seen == ["off"]
-    assert synchronous_commit() == "on"  # the connection's other work waits again
-
-
-def synchronous_commit() -> str:
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW synchronous_commit")
-        return cursor.fetchone()[0]
-
-
 def test_a_batch_of_deliveries_is_checked_per_recipient_before_sending(record, editor, mailoutbox):
     staff, reader = subscribers(record, 2, "check", language="en")
     services.change_status(record.clause, to="pending", by=editor)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import logging
 import time
 from collections import defaultdict
 
 from django.core.mail import mailers
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
@@ -241,32 +240,6 @@ def send_checked(
     return result
 
 
-@contextlib.contextmanager
-def commits_not_waiting_for_disk():
-    """The sender's writes commit without waiting for PostgreSQL to flush them to disk
-    (`synchronous_commit = off`, for this connection, while it sends).
-
-    Waiting for the flush was most of the cost of a digest beyond rendering and sending it
-    (4 to 6 ms for each "sent" mark, against 0.6 ms). What it changes: if the *database
-    server* crashes, the writes of its last fraction of a second (three `wal_writer_delay`
-    at most) may be lost. Each such write only ever moves a delivery forward, so losing one
-    repeats work and loses nothing: a lost claim or "sent" mark sends that message again,
-    with the same Message-ID, after its lease (the window `send_checked` documents, made a
-    fraction of a second wider); a lost cancellation or retry time is redone after the
-    lease, by the same checks. Planning, which writes the ledger, always waits for the disk.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute("SET synchronous_commit TO OFF")
-    try:
-        yield
-    finally:
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("RESET synchronous_commit")
-        except Exception:  # the connection is gone, and the setting with it
-            logger.warning("resetting synchronous_commit failed", exc_info=True)
-
-
 def send_pending_digests(
     now: datetime.datetime, *, using: str | None = None, progress=None
 ) -> list[DigestResult]:
@@ -281,23 +254,22 @@ def send_pending_digests(
     results: list[DigestResult] = []
     mailer = None
     try:
-        with commits_not_waiting_for_disk():
-            while deliveries := claim_deliveries(now):
-                claimed_at = time.monotonic()
-                reasons = undeliverable(deliveries)
-                if mailer is None:
-                    mailer = mailers.default if using is None else mailers[using]
-                for index, delivery in enumerate(deliveries):
-                    if time.monotonic() - claimed_at > SENDING_LEASE.total_seconds() / 2:
-                        release(deliveries[index:], now)
-                        break
-                    result = send_checked(delivery, mailer, now, reasons.get(delivery.pk, ""))
-                    results.append(result)
-                    if progress is not None:
-                        progress(len(results), None)
-                    if result.outcome in (Outcome.RETRY, Outcome.FAILED):
-                        release(deliveries[index + 1 :], now)
-                        return results
+        while deliveries := claim_deliveries(now):
+            claimed_at = time.monotonic()
+            reasons = undeliverable(deliveries)
+            if mailer is None:
+                mailer = mailers.default if using is None else mailers[using]
+            for index, delivery in enumerate(deliveries):
+                if time.monotonic() - claimed_at > SENDING_LEASE.total_seconds() / 2:
+                    release(deliveries[index:], now)
+                    break
+                result = send_checked(delivery, mailer, now, reasons.get(delivery.pk, ""))
+                results.append(result)
+                if progress is not None:
+                    progress(len(results), None)
+                if result.outcome in (Outcome.RETRY, Outcome.FAILED):
+                    release(deliveries[index + 1 :], now)
+                    return results
     finally:
         if mailer is not None:
             try:
