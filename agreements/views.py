@@ -31,7 +31,7 @@ from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from . import briefing, clock, events, exports, record_cache, redline, tables
+from . import briefing, clock, digests, events, exports, record_cache, redline, tables
 from . import search as record_search
 from .forms import (
     ClauseFilterForm,
@@ -56,6 +56,7 @@ from .models import (
     shown_to,
 )
 from .status_lines import attach_status_lines
+from .subscriptions import follow_context
 
 LIST_PAGE_SIZE = 25
 TIMELINE_PAGE_SIZE = 25
@@ -330,8 +331,14 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
 def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
     user = request.user
     visible = Agreement.objects.visible_to(user)
-    # Found or 404 at once; the totals only when the cached page is out of date.
-    found = get_object_or_404(visible.only("pk", "slug", "title", "programme_id"), slug=slug)
+    # Found or 404 at once, with the state of the reader's Follow button (never cached);
+    # the totals only when the cached page is out of date.
+    found = get_object_or_404(
+        visible.only("pk", "slug", "title", "programme_id").annotate(
+            **digests.follow_state_columns(user, "agreements")
+        ),
+        slug=slug,
+    )
     details = lazy(
         lambda: with_status_line(
             visible.with_party_names()
@@ -385,6 +392,7 @@ def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
         # The latest lines; the timeline, filtered to this agreement, has them all.
         "changes": lazy(lambda: latest_changes[:AGREEMENT_HISTORY]),
         "more_changes": lazy(lambda: len(latest_changes) > AGREEMENT_HISTORY),
+        **follow_context(found, reverse("agreements:follow_agreement", args=[found.slug])),
     }
     return render_page(request, "agreements/agreement_detail.html", "clauses", context)
 
@@ -576,10 +584,16 @@ def topic_list(request: HttpRequest) -> HttpResponse:
 def topic_detail(request: HttpRequest, slug: str) -> HttpResponse:
     user = request.user
     visible = Topic.objects.visible_to(user)
-    found = get_object_or_404(visible.only("pk", "slug", "title"), slug=slug)
+    found = get_object_or_404(
+        visible.only("pk", "slug", "title").annotate(
+            **digests.follow_state_columns(user, "topics")
+        ),
+        slug=slug,
+    )
     context = {
         "title": found.title,
         "crumbs": [(reverse("agreements:topic_list"), _("Topics"))],
+        **follow_context(found, reverse("agreements:follow_topic", args=[found.slug])),
         "topic": lazy(lambda: visible.with_party_names().get(pk=found.pk)),
         **milestones_and_statements(user, topic=found),
         "positions": lazy(

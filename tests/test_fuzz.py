@@ -246,6 +246,32 @@ def test_the_subscription_form_never_fails_and_a_refusal_writes_nothing(
             assert subscription_state(manager) == before
 
 
+@pytest.mark.parametrize("name", ["follow_agreement", "follow_topic"])
+@FUZZ
+@given(
+    slug=st.one_of(st.sampled_from(["exomars-cooperation", "juice", "side-letter"]), path_segments),
+    data=st.fixed_dictionaries(
+        {}, optional={"action": form_values(["follow", "only", "stop"]), "extra": text_values}
+    ),
+    headers=HEADERS,
+    existing=st.booleans(),
+)
+@example(slug="exomars-cooperation", data={"action": "\x00"}, headers={}, existing=True)
+def test_the_follow_button_never_fails_and_a_refusal_writes_nothing(
+    record, login, manager, name, slug, data, headers, existing
+):
+    client = login(manager)
+    url = reverse(f"agreements:{name}", args=["x"]).replace("/x/", f"/{quote(slug, safe='')}/")
+    with rolled_back():
+        if existing:
+            Subscription.objects.create(user=manager, frequency="daily", follows_everything=True)
+        before = subscription_state(manager)
+        response = client.post(url, data, headers=headers)
+        assert response.status_code in (200, 302, 400, 404), response.status_code
+        if response.status_code >= 400:
+            assert subscription_state(manager) == before
+
+
 @FUZZ
 @given(
     username=form_values(["stakeholder", "", "STAKEHOLDER"]),

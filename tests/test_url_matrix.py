@@ -190,6 +190,14 @@ CASES: list[Case] = [
         label="internal",
     ),
     Case("agreements:position_grid", NO_SUCH_RECORD, lambda o: ["no-such"], label="unknown"),
+    # The Follow button posts; a GET is refused before anything is looked up.
+    Case(
+        "agreements:follow_agreement",
+        POST_ONLY,
+        lambda o: [o.record.agreement.slug],
+        label="shared",
+    ),
+    Case("agreements:follow_topic", POST_ONLY, lambda o: [o.record.topic.slug], label="shared"),
     Case("agreements:topic_list", READER_PAGE, fragment=True),
     Case(
         "agreements:topic_detail",
@@ -535,6 +543,8 @@ POSTS = [
     ("agreements:reset_feed_token", lambda o: {}),
     ("agreements:create_api_token", lambda o: {"token-name": "x", "token-days": "90"}),
     ("agreements:revoke_api_token", lambda o: {}),
+    ("agreements:follow_agreement", lambda o: {"action": "follow"}),
+    ("agreements:follow_topic", lambda o: {"action": "follow"}),
     ("admin:agreements_topic_add", lambda o: {"title": "New", "slug": "new"}),
     (
         "admin:agreements_clause_changelist",
@@ -543,7 +553,11 @@ POSTS = [
 ]
 
 
-POST_ARGS = {"agreements:revoke_api_token": lambda o: [o.api_token.pk]}
+POST_ARGS = {
+    "agreements:revoke_api_token": lambda o: [o.api_token.pk],
+    "agreements:follow_agreement": lambda o: [o.record.agreement.slug],
+    "agreements:follow_topic": lambda o: [o.record.topic.slug],
+}
 
 
 @pytest.mark.parametrize("name,data", POSTS, ids=[name for name, _ in POSTS])
