@@ -242,6 +242,35 @@ def with_status_line(agreement: Agreement, user) -> Agreement:
     return agreement
 
 
+@dataclass(frozen=True)
+class Latest:
+    """A line of the dashboard's "Latest changes": a status change or a new statement."""
+
+    row: StatusChange | Statement
+    day: datetime.date  # when it took effect, or was said
+    recorded_at: datetime.datetime
+
+    @property
+    def is_statement(self) -> bool:
+        return isinstance(self.row, Statement)
+
+
+def latest_changes_and_statements(user, count: int) -> list[Latest]:
+    """The `count` newest status changes and statements together, newest first: the newest
+    `count` of each (one query each), merged. Statements came to the dashboard late
+    (issue 17: "new statements are missing from Latest changes")."""
+    changes = StatusChange.objects.visible_to(user).with_subjects().newest_first()[:count]
+    statements = (
+        Statement.objects.visible_to(user)
+        .with_speakers()
+        .order_by("-said_on", "-created_at", "-id")
+    )[:count]
+    lines = [Latest(change, change.effective_on, change.recorded_at) for change in changes]
+    lines += [Latest(said, said.said_on, said.created_at) for said in statements]
+    lines.sort(key=lambda line: (line.day, line.recorded_at), reverse=True)
+    return lines[:count]
+
+
 @reader_page
 def dashboard(request: HttpRequest) -> HttpResponse:
     user = request.user
@@ -251,11 +280,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
     upcoming = lazy(lambda: list(milestones().upcoming()[:DASHBOARD_MILESTONES]))
 
-    latest = lazy(
-        lambda: list(
-            StatusChange.objects.visible_to(user).with_subjects().newest_first()[:DASHBOARD_CHANGES]
-        )
-    )
+    latest = lazy(lambda: latest_changes_and_statements(user, DASHBOARD_CHANGES))
     week_start = clock.today() - datetime.timedelta(days=6)
 
     def agreements() -> list[Agreement]:
@@ -286,8 +311,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         ),
         "changes": latest,
         # "What changed this week" answered at a glance: the latest changes in two groups.
-        "changes_this_week": lazy(lambda: [c for c in latest if c.effective_on >= week_start]),
-        "changes_earlier": lazy(lambda: [c for c in latest if c.effective_on < week_start]),
+        "changes_this_week": lazy(lambda: [c for c in latest if c.day >= week_start]),
+        "changes_earlier": lazy(lambda: [c for c in latest if c.day < week_start]),
         "clause_statuses": Clause.Status.choices,
         "levels": Level.choices,
     }
