@@ -206,7 +206,9 @@ def in_status_order(status_class) -> Case:
 SORTS = {
     "title": ["title"],
     "-title": ["-title"],
-    "updated": ["-updated_at", "title"],
+    # The last recorded change (`with_last_change()`), not the row's last edit; on the same
+    # day, the one edited last.
+    "updated": [F("last_change_on").desc(nulls_last=True), "-updated_at", "title"],
 }
 
 
@@ -348,7 +350,12 @@ def record_list(
 
 @reader_page
 def agreement_list(request: HttpRequest) -> HttpResponse:
-    rows = Agreement.objects.visible_to(request.user).with_party_names().with_clause_counts()
+    rows = (
+        Agreement.objects.visible_to(request.user)
+        .with_party_names()
+        .with_clause_counts()
+        .with_last_change()
+    )
     return record_list(request, tables.AGREEMENT_LIST, rows, Agreement.Status, "agreements")
 
 
@@ -601,7 +608,7 @@ def position_grid(request: HttpRequest, slug: str) -> HttpResponse:
 
 @reader_page
 def topic_list(request: HttpRequest) -> HttpResponse:
-    rows = Topic.objects.visible_to(request.user).with_party_names()
+    rows = Topic.objects.visible_to(request.user).with_party_names().with_last_change()
     return record_list(request, tables.TOPIC_LIST, rows, Topic.Status, "topics")
 
 
