@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
@@ -22,7 +23,7 @@ from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
@@ -50,6 +51,7 @@ from .models import (
     Party,
     Position,
     Programme,
+    ReaderVisit,
     Statement,
     StatusChange,
     Topic,
@@ -669,9 +671,32 @@ def programme_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render_page(request, "agreements/programme_detail.html", "funding", context)
 
 
+# The bookmarkable "Since my last visit": each reader's own moment, resolved on each request.
+LAST_VISIT = "last-visit"
+
+
+def since_last_visit(request: HttpRequest) -> HttpResponse:
+    """`?since=last-visit` → the same timeline recorded since the reader's previous visit
+    began (models.ReaderVisit), as a redirect: the answer's address names the moment, so
+    that the page cache, keyed by address, never serves one reader's visit to another."""
+    query = request.GET.copy()
+    query.pop("since")
+    query.pop("page", None)
+    last_visit = ReaderVisit.last_visit_of(request.user)
+    if last_visit is None:
+        messages.info(request, _("This is your first visit: the whole timeline is new to you."))
+        query.pop("recorded_since", None)
+    else:
+        # To the minute, rounded down: a moment in the address a reader can read.
+        query["recorded_since"] = timezone.localtime(last_visit).strftime("%Y-%m-%dT%H:%M")
+    return redirect(f"{request.path}?{query.urlencode()}" if query else request.path)
+
+
 @reader_page
 def timeline(request: HttpRequest) -> HttpResponse:
     user = request.user
+    if request.GET.get("since") == LAST_VISIT:
+        return since_last_visit(request)
     form = TimelineFilterForm(
         request.GET,
         agreements=Agreement.objects.visible_to(user),
@@ -706,6 +731,8 @@ def timeline(request: HttpRequest) -> HttpResponse:
             changes = changes.filter(effective_on__gte=wanted["since"])
         if wanted["until"]:
             changes = changes.filter(effective_on__lte=wanted["until"])
+        if wanted["recorded_since"]:
+            changes = changes.filter(recorded_at__gte=wanted["recorded_since"])
         return changes
 
     if export_format:
@@ -745,6 +772,9 @@ def negotiation_events_matching(user, wanted: dict) -> tuple[QuerySet, QuerySet]
         if day:
             versions = versions.filter(**{f"proposed_on__{field}": day})
             positions = positions.filter(**{f"taken_on__{field}": day})
+    if wanted["recorded_since"]:
+        versions = versions.filter(recorded_at__gte=wanted["recorded_since"])
+        positions = positions.filter(recorded_at__gte=wanted["recorded_since"])
     return versions, positions
 
 

@@ -57,6 +57,8 @@ NASTY = [
     "9999-12-31",
     "10000-01-01",
     "2012-11-19T00:00:00+99:00",
+    "2012-11-19T14:05",
+    "last-visit",
     "' OR 1=1 --",
     '"unclosed',
     "-",
@@ -90,6 +92,7 @@ PARAMETERS = [
     "page",
     "since",
     "until",
+    "recorded_since",
     "agreement",
     "topic",
     "kind",
@@ -140,7 +143,9 @@ def test_no_query_string_makes_a_reader_page_fail(record, login, stakeholder, vi
     url = reverse(f"agreements:{view}", args=READER_VIEWS[view](record))
     with rolled_back():
         response = client.get(url, query, headers=headers)
-    assert response.status_code in (200, 400), (view, query, response.status_code)
+    # The timeline's "since=last-visit" redirects to the same page at the reader's moment.
+    redirected_here = response.status_code == 302 and response["Location"].startswith(url)
+    assert response.status_code in (200, 400) or redirected_here, (view, query, response)
     for internal in (record.internal_clause, record.internal_agreement, record.internal_topic):
         assert internal.title not in response.text  # no filter value opens a hidden record
 

@@ -241,6 +241,21 @@ CASES: list[Case] = [
         query={"since": "19/11/2012"},
         fragment=True,
     ),
+    # "Since my last visit": each reader's own moment, by a redirect; on a first visit (each
+    # role has just logged in for the first time here), the whole timeline.
+    Case(
+        "agreements:timeline",
+        answers((302, "/timeline/"), anonymous=LOGIN, outsider=403),
+        label="since my last visit",
+        query={"since": "last-visit"},
+    ),
+    Case(
+        "agreements:timeline",
+        READER_PAGE,
+        label="recorded since",
+        query={"recorded_since": "2012-11-19T14:05"},
+        fragment=True,
+    ),
     Case("agreements:search", READER_PAGE, query={"q": "launch"}, fragment=True),
     Case("agreements:briefing", READER_PAGE),
     Case("agreements:briefing_pdf", READER_PAGE),

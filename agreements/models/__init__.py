@@ -107,7 +107,7 @@ from .record import (
     money_in_words,
     web_link,
 )
-from .sessions import ReaderSession
+from .sessions import ReaderSession, ReaderVisit
 from .tokens import ApiToken, hash_token, new_token_secret
 
 from .audit import EVENT_MODELS, AuditEvent, audited  # isort: skip (after what it tracks)
@@ -154,6 +154,7 @@ __all__ = [
     "ProgrammeQuerySet",
     "ReaderSession",
     "ReaderUnknown",
+    "ReaderVisit",
     "RecordVersion",
     "ReservationKind",
     "Source",
