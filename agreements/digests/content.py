@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import NamedTuple
 
 from django.db.models import Exists, OuterRef, Q
@@ -17,6 +18,7 @@ from ..models import (
     Agreement,
     ClauseVersion,
     DatePrecision,
+    DigestDelivery,
     DigestItem,
     FundingSource,
     Milestone,
@@ -260,7 +262,8 @@ class DateLine:
 
 @dataclass(frozen=True)
 class StandingLine:
-    """Where a followed agreement stands now: the digest's bottom line."""
+    """Where a followed agreement stands now: the digest's bottom line. An amount that moved
+    since the subscriber's last digest reads "EUR 60 million → EUR 35 million"."""
 
     title: str
     url: str
@@ -268,6 +271,41 @@ class StandingLine:
     clauses: int
     uncovered_counting_secured_only: str  # "" when its programme is not shown
     uncovered_if_all_comes_through: str
+    # What the next digest compares with (`DigestDelivery.standing`); {} without funding.
+    amounts: dict = field(default_factory=dict)
+
+
+def standing_amounts(lines: list[StandingLine]) -> dict[str, dict[str, str]]:
+    """The bottom line's amounts, by agreement id, as `DigestDelivery.standing` keeps them."""
+    return {key: line.amounts[key] for line in lines for key in line.amounts}
+
+
+def last_digest_amounts(subscription: Subscription) -> dict:
+    """The amounts of the subscriber's last digest: the latest one sent (what they read)."""
+    if subscription.pk is None:
+        return {}
+    standing = (
+        DigestDelivery.objects.filter(subscription=subscription, status=DigestDelivery.Status.SENT)
+        .order_by("-period_end")
+        .values_list("standing", flat=True)
+        .first()
+    )
+    return standing or {}
+
+
+def _since(before: dict | None, key: str, amount: Decimal, currency: str) -> str:
+    """ "EUR 60 million → EUR 35 million" if the amount moved since `before`, else "EUR 35
+    million". An amount in another currency is not compared."""
+    now = money_in_words(amount, currency)
+    if not before or before.get("currency") != currency or key not in before:
+        return now
+    try:
+        earlier = Decimal(before[key])
+    except (ArithmeticError, TypeError, ValueError):
+        return now
+    if earlier == amount:
+        return now
+    return f"{money_in_words(earlier, currency)} → {now}"
 
 
 def standing_lines(
@@ -292,26 +330,43 @@ def standing_lines(
         .with_programme_funding()
         .order_by("title")[:MAX_STANDING_LINES]
     )
+    earlier = last_digest_amounts(subscription)
     lines = []
     for agreement in agreements:
         funding = agreement.programme_funding if shown_to(agreement.programme, user) else None
-        currency = funding.currency if funding else ""
+        if funding is None:
+            lines.append(
+                StandingLine(
+                    title=agreement.title,
+                    url=absolute_url(agreement.get_absolute_url()),
+                    signed=agreement.clauses_signed,
+                    clauses=agreement.clause_total,
+                    uncovered_counting_secured_only="",
+                    uncovered_if_all_comes_through="",
+                )
+            )
+            continue
+        currency = funding.currency
+        secured_only = funding.uncovered_counting_secured_only
+        if_all = funding.uncovered_if_all_comes_through
+        before = earlier.get(str(agreement.pk))
         lines.append(
             StandingLine(
                 title=agreement.title,
                 url=absolute_url(agreement.get_absolute_url()),
                 signed=agreement.clauses_signed,
                 clauses=agreement.clause_total,
-                uncovered_counting_secured_only=(
-                    money_in_words(funding.uncovered_counting_secured_only, currency)
-                    if funding
-                    else ""
+                uncovered_counting_secured_only=_since(
+                    before, "secured_only", secured_only, currency
                 ),
-                uncovered_if_all_comes_through=(
-                    money_in_words(funding.uncovered_if_all_comes_through, currency)
-                    if funding
-                    else ""
-                ),
+                uncovered_if_all_comes_through=_since(before, "if_all", if_all, currency),
+                amounts={
+                    str(agreement.pk): {
+                        "currency": currency,
+                        "secured_only": str(secured_only),
+                        "if_all": str(if_all),
+                    }
+                },
             )
         )
     return lines

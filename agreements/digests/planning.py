@@ -21,7 +21,7 @@ from ..models import (
     DigestItem,
     Subscription,
 )
-from .content import collect
+from .content import collect, standing_amounts
 from .schedule import next_due_after, schedule_subscriptions
 from .unsubscribe import unsubscribe_url
 from .wording import email_locale, render_digest
@@ -144,6 +144,7 @@ def plan_digest(subscription: Subscription, now: datetime.datetime) -> DigestRes
             unsubscribe_url=unsubscribe,
             next_attempt_at=now,
             planned_at=now,
+            standing=standing_amounts(content.standing),
         )
         # The ledger. A duplicate here would violate the unique constraints and roll the
         # whole plan back, claim included: never a change in two digests. Built a batch at a
