@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
@@ -13,6 +14,17 @@ class AgreementsConfig(AppConfig):
         from exomars_site import startup  # noqa: F401
 
         post_migrate.connect(keep_every_trigger_running, sender=self)
+        # Any login (the site's form, the admin's, a test's force_login) begins a visit.
+        user_logged_in.connect(begin_visit, dispatch_uid="agreements.begin_visit")
+
+
+def begin_visit(sender, request, user, **kwargs) -> None:
+    """The timeline's "Since my last visit" counts from the previous visit's start."""
+    from django.utils import timezone
+
+    from .models import ReaderVisit
+
+    ReaderVisit.record_login(user, timezone.now())
 
 
 def keep_every_trigger_running(using: str, **kwargs) -> None:

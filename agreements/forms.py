@@ -171,9 +171,15 @@ class TimelineFilterForm(ReaderQueryForm):
     until = forms.DateField(
         label=_("Until"), required=False, input_formats=DATE_INPUT_FORMATS, widget=DateInput()
     )
+    # "Since my last visit" (`?since=last-visit`, resolved by the view to this): what was
+    # recorded since that moment, whatever day it took effect.
+    recorded_since = forms.DateTimeField(
+        label=_("Recorded since"), required=False, widget=forms.HiddenInput
+    )
 
     error_messages = {
         "date": _("Enter dates as YYYY-MM-DD, for example 2012-11-19."),
+        "moment": _("Enter a moment as YYYY-MM-DDTHH:MM, for example 2012-11-19T14:05."),
         "order": _("“Since” must not be after “until”."),
     }
 
@@ -183,6 +189,11 @@ class TimelineFilterForm(ReaderQueryForm):
         self.fields["topic"].queryset = topics.only("pk", "slug", "title")
         for name in ("since", "until"):
             self.fields[name].error_messages["invalid"] = self.error_messages["date"]
+        self.fields["recorded_since"].error_messages["invalid"] = self.error_messages["moment"]
+
+    def last_visit_began_at(self):
+        """The moment "Since my last visit" asked for, to say it back; None otherwise."""
+        return self.cleaned_data.get("recorded_since") if self.is_valid() else None
 
     def subjects(self) -> list[tuple[forms.BoundField, object]]:
         """The agreement or topic the timeline is narrowed to, with its field, to show."""

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -215,6 +215,66 @@ def describe_subscription(subscription: Subscription) -> str:
         local = timezone.localtime(subscription.next_due_at)
         said += " " + _("Next: %(day)s.") % {"day": date_format(local, "D j M")}
     return said
+
+
+# The Follow button of agreement and topic pages ------------------------------------------
+
+FOLLOW_ACTIONS = {
+    "follow": digests.follow,
+    "only": digests.follow_only,
+    "stop": digests.stop_following,
+}
+
+
+def follow_context(record, follow_url: str) -> dict:
+    """What `agreements/_follow.html` needs; `record` carries `follow_state_columns`."""
+    return {
+        "follow_record": record,
+        "follow_state": digests.follow_state(record),
+        "follow_url": follow_url,
+    }
+
+
+def _follow(request: HttpRequest, model, field: str, slug: str) -> HttpResponse:
+    _require_reader(request)
+    visible = model.objects.visible_to(request.user)
+    record = get_object_or_404(visible.only("pk", "slug", "title"), slug=slug)
+    act = FOLLOW_ACTIONS.get(request.POST.get("action", ""))
+    if act is None:
+        return HttpResponseBadRequest(
+            _("Choose to follow, to follow only this, or to stop following."),
+            content_type="text/plain; charset=utf-8",
+        )
+    subscription = act(request.user, record)
+    setting = describe_subscription(subscription or _subscription_of(request.user))
+    said = {
+        "follow": _("You follow “%(title)s”. Your digest: %(setting)s"),
+        "only": _("Your digest now follows only “%(title)s”. %(setting)s"),
+        "stop": _("You no longer follow “%(title)s”. Your digest: %(setting)s"),
+    }[request.POST["action"]] % {"title": record.title, "setting": setting}
+    if not _wants_fragment(request):
+        messages.success(request, said)
+        return redirect(record.get_absolute_url())
+    record = (
+        visible.only("pk", "slug", "title")
+        .annotate(**digests.follow_state_columns(request.user, field))
+        .get(pk=record.pk)
+    )
+    context = {**follow_context(record, request.path), "said": said}
+    return render(request, "agreements/_follow.html", context)
+
+
+# A write; its answer (the button in its new state) is this reader's own.
+@never_cache
+@require_POST
+def follow_agreement(request: HttpRequest, slug: str) -> HttpResponse:
+    return _follow(request, Agreement, "agreements", slug)
+
+
+@never_cache
+@require_POST
+def follow_topic(request: HttpRequest, slug: str) -> HttpResponse:
+    return _follow(request, Topic, "topics", slug)
 
 
 # A reader's own settings: no cache keeps a copy.

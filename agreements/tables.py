@@ -90,7 +90,8 @@ AGREEMENTS = [
     Column(_("Status"), kind=Kind.STATUS),
     Column(_("Parties"), "party_names"),
     Column(_("Clauses"), "clause_total", kind=Kind.NUMBER),
-    Column(_("Updated"), "updated_at", kind=Kind.UPDATED),
+    # The day of the last recorded change (`with_last_change()`), as the history dates it.
+    Column(_("Updated"), "last_change_on", kind=Kind.APPROXIMATE_DATE),
 ]
 
 AGREEMENT_LIST = RecordList(

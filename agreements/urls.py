@@ -9,11 +9,13 @@ urlpatterns = [
     # Reader pages (agreements/views.py).
     path("agreements/", views.agreement_list, name="agreement_list"),
     path("agreements/<slug:slug>/", views.agreement_detail, name="agreement_detail"),
+    path("agreements/<slug:slug>/follow/", subscriptions.follow_agreement, name="follow_agreement"),
     path("agreements/<slug:slug>/positions/", views.position_grid, name="position_grid"),
     path("clauses/<int:pk>/", views.clause_detail, name="clause_detail"),
     path("clauses/<int:pk>/compare/", views.clause_compare, name="clause_compare"),
     path("topics/", views.topic_list, name="topic_list"),
     path("topics/<slug:slug>/", views.topic_detail, name="topic_detail"),
+    path("topics/<slug:slug>/follow/", subscriptions.follow_topic, name="follow_topic"),
     path("programmes/<slug:slug>/", views.programme_detail, name="programme_detail"),
     path("timeline/", views.timeline, name="timeline"),
     path("search/", views.search, name="search"),

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
@@ -22,7 +23,7 @@ from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
@@ -31,7 +32,7 @@ from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from . import briefing, clock, events, exports, record_cache, redline, tables
+from . import briefing, clock, digests, events, exports, record_cache, redline, tables
 from . import search as record_search
 from .forms import (
     ClauseFilterForm,
@@ -50,12 +51,14 @@ from .models import (
     Party,
     Position,
     Programme,
+    ReaderVisit,
     Statement,
     StatusChange,
     Topic,
     shown_to,
 )
 from .status_lines import attach_status_lines
+from .subscriptions import follow_context
 
 LIST_PAGE_SIZE = 25
 TIMELINE_PAGE_SIZE = 25
@@ -205,7 +208,9 @@ def in_status_order(status_class) -> Case:
 SORTS = {
     "title": ["title"],
     "-title": ["-title"],
-    "updated": ["-updated_at", "title"],
+    # The last recorded change (`with_last_change()`), not the row's last edit; on the same
+    # day, the one edited last.
+    "updated": [F("last_change_on").desc(nulls_last=True), "-updated_at", "title"],
 }
 
 
@@ -241,6 +246,35 @@ def with_status_line(agreement: Agreement, user) -> Agreement:
     return agreement
 
 
+@dataclass(frozen=True)
+class Latest:
+    """A line of the dashboard's "Latest changes": a status change or a new statement."""
+
+    row: StatusChange | Statement
+    day: datetime.date  # when it took effect, or was said
+    recorded_at: datetime.datetime
+
+    @property
+    def is_statement(self) -> bool:
+        return isinstance(self.row, Statement)
+
+
+def latest_changes_and_statements(user, count: int) -> list[Latest]:
+    """The `count` newest status changes and statements together, newest first: the newest
+    `count` of each (one query each), merged. Statements came to the dashboard late
+    (issue 17: "new statements are missing from Latest changes")."""
+    changes = StatusChange.objects.visible_to(user).with_subjects().newest_first()[:count]
+    statements = (
+        Statement.objects.visible_to(user)
+        .with_speakers()
+        .order_by("-said_on", "-created_at", "-id")
+    )[:count]
+    lines = [Latest(change, change.effective_on, change.recorded_at) for change in changes]
+    lines += [Latest(said, said.said_on, said.created_at) for said in statements]
+    lines.sort(key=lambda line: (line.day, line.recorded_at), reverse=True)
+    return lines[:count]
+
+
 @reader_page
 def dashboard(request: HttpRequest) -> HttpResponse:
     user = request.user
@@ -250,11 +284,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
     upcoming = lazy(lambda: list(milestones().upcoming()[:DASHBOARD_MILESTONES]))
 
-    latest = lazy(
-        lambda: list(
-            StatusChange.objects.visible_to(user).with_subjects().newest_first()[:DASHBOARD_CHANGES]
-        )
-    )
+    latest = lazy(lambda: latest_changes_and_statements(user, DASHBOARD_CHANGES))
     week_start = clock.today() - datetime.timedelta(days=6)
 
     def agreements() -> list[Agreement]:
@@ -285,8 +315,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         ),
         "changes": latest,
         # "What changed this week" answered at a glance: the latest changes in two groups.
-        "changes_this_week": lazy(lambda: [c for c in latest if c.effective_on >= week_start]),
-        "changes_earlier": lazy(lambda: [c for c in latest if c.effective_on < week_start]),
+        "changes_this_week": lazy(lambda: [c for c in latest if c.day >= week_start]),
+        "changes_earlier": lazy(lambda: [c for c in latest if c.day < week_start]),
         "clause_statuses": Clause.Status.choices,
         "levels": Level.choices,
     }
@@ -322,7 +352,12 @@ def record_list(
 
 @reader_page
 def agreement_list(request: HttpRequest) -> HttpResponse:
-    rows = Agreement.objects.visible_to(request.user).with_party_names().with_clause_counts()
+    rows = (
+        Agreement.objects.visible_to(request.user)
+        .with_party_names()
+        .with_clause_counts()
+        .with_last_change()
+    )
     return record_list(request, tables.AGREEMENT_LIST, rows, Agreement.Status, "agreements")
 
 
@@ -330,8 +365,14 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
 def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
     user = request.user
     visible = Agreement.objects.visible_to(user)
-    # Found or 404 at once; the totals only when the cached page is out of date.
-    found = get_object_or_404(visible.only("pk", "slug", "title", "programme_id"), slug=slug)
+    # Found or 404 at once, with the state of the reader's Follow button (never cached);
+    # the totals only when the cached page is out of date.
+    found = get_object_or_404(
+        visible.only("pk", "slug", "title", "programme_id").annotate(
+            **digests.follow_state_columns(user, "agreements")
+        ),
+        slug=slug,
+    )
     details = lazy(
         lambda: with_status_line(
             visible.with_party_names()
@@ -385,6 +426,7 @@ def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
         # The latest lines; the timeline, filtered to this agreement, has them all.
         "changes": lazy(lambda: latest_changes[:AGREEMENT_HISTORY]),
         "more_changes": lazy(lambda: len(latest_changes) > AGREEMENT_HISTORY),
+        **follow_context(found, reverse("agreements:follow_agreement", args=[found.slug])),
     }
     return render_page(request, "agreements/agreement_detail.html", "clauses", context)
 
@@ -568,7 +610,7 @@ def position_grid(request: HttpRequest, slug: str) -> HttpResponse:
 
 @reader_page
 def topic_list(request: HttpRequest) -> HttpResponse:
-    rows = Topic.objects.visible_to(request.user).with_party_names()
+    rows = Topic.objects.visible_to(request.user).with_party_names().with_last_change()
     return record_list(request, tables.TOPIC_LIST, rows, Topic.Status, "topics")
 
 
@@ -576,10 +618,16 @@ def topic_list(request: HttpRequest) -> HttpResponse:
 def topic_detail(request: HttpRequest, slug: str) -> HttpResponse:
     user = request.user
     visible = Topic.objects.visible_to(user)
-    found = get_object_or_404(visible.only("pk", "slug", "title"), slug=slug)
+    found = get_object_or_404(
+        visible.only("pk", "slug", "title").annotate(
+            **digests.follow_state_columns(user, "topics")
+        ),
+        slug=slug,
+    )
     context = {
         "title": found.title,
         "crumbs": [(reverse("agreements:topic_list"), _("Topics"))],
+        **follow_context(found, reverse("agreements:follow_topic", args=[found.slug])),
         "topic": lazy(lambda: visible.with_party_names().get(pk=found.pk)),
         **milestones_and_statements(user, topic=found),
         "positions": lazy(
@@ -623,9 +671,32 @@ def programme_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render_page(request, "agreements/programme_detail.html", "funding", context)
 
 
+# The bookmarkable "Since my last visit": each reader's own moment, resolved on each request.
+LAST_VISIT = "last-visit"
+
+
+def since_last_visit(request: HttpRequest) -> HttpResponse:
+    """`?since=last-visit` → the same timeline recorded since the reader's previous visit
+    began (models.ReaderVisit), as a redirect: the answer's address names the moment, so
+    that the page cache, keyed by address, never serves one reader's visit to another."""
+    query = request.GET.copy()
+    query.pop("since")
+    query.pop("page", None)
+    last_visit = ReaderVisit.last_visit_of(request.user)
+    if last_visit is None:
+        messages.info(request, _("This is your first visit: the whole timeline is new to you."))
+        query.pop("recorded_since", None)
+    else:
+        # To the minute, rounded down: a moment in the address a reader can read.
+        query["recorded_since"] = timezone.localtime(last_visit).strftime("%Y-%m-%dT%H:%M")
+    return redirect(f"{request.path}?{query.urlencode()}" if query else request.path)
+
+
 @reader_page
 def timeline(request: HttpRequest) -> HttpResponse:
     user = request.user
+    if request.GET.get("since") == LAST_VISIT:
+        return since_last_visit(request)
     form = TimelineFilterForm(
         request.GET,
         agreements=Agreement.objects.visible_to(user),
@@ -660,6 +731,8 @@ def timeline(request: HttpRequest) -> HttpResponse:
             changes = changes.filter(effective_on__gte=wanted["since"])
         if wanted["until"]:
             changes = changes.filter(effective_on__lte=wanted["until"])
+        if wanted["recorded_since"]:
+            changes = changes.filter(recorded_at__gte=wanted["recorded_since"])
         return changes
 
     if export_format:
@@ -699,6 +772,9 @@ def negotiation_events_matching(user, wanted: dict) -> tuple[QuerySet, QuerySet]
         if day:
             versions = versions.filter(**{f"proposed_on__{field}": day})
             positions = positions.filter(**{f"taken_on__{field}": day})
+    if wanted["recorded_since"]:
+        versions = versions.filter(recorded_at__gte=wanted["recorded_since"])
+        positions = positions.filter(recorded_at__gte=wanted["recorded_since"])
     return versions, positions
 
 

@@ -102,6 +102,79 @@ def test_sorting_by_updated_puts_the_latest_change_first(record, many, stakehold
     assert titles_in(content)[0] == "ExoMars cooperation"
 
 
+def updated_of(content: str, title: str) -> str:
+    """The Updated cell of an agreement's row in the list."""
+    row = content.split(f">{title}</a></th>")[1].split("</tr>")[0]
+    return re.findall(r'data-label="Updated"[^>]*><time datetime="([^"]+)"', row)[0]
+
+
+def test_updated_is_the_day_of_the_last_recorded_change_not_the_last_edit(
+    record, stakeholder, login
+):
+    services.change_status(
+        record.clause, to="pending", by=record.editor, effective_on=datetime.date(2013, 2, 14)
+    )
+    record.agreement.summary = "A typo fixed."
+    record.agreement.save()  # moves updated_at to now, and is no recorded change
+
+    content = login(stakeholder).get("/agreements/").content.decode()
+
+    assert updated_of(content, "ExoMars cooperation") == "2013-02-14"
+
+
+def test_updated_counts_clause_versions_and_positions(negotiation, stakeholder, login):
+    record = negotiation.record
+    client = login(stakeholder)
+    before = updated_of(client.get("/agreements/").content.decode(), "ExoMars cooperation")
+    services.record_position(
+        record.roscosmos,
+        stance="accepts",
+        by=record.editor,
+        clause=record.second_clause,
+        taken_on=datetime.date(2013, 3, 1),
+    )
+    assert before < "2013-03-01"
+    assert updated_of(client.get("/agreements/").content.decode(), "ExoMars cooperation") == (
+        "2013-03-01"
+    )
+    services.add_clause_version(
+        record.second_clause,
+        text="Roscosmos provides a Proton-M launcher.",
+        by=record.editor,
+        proposed_on=datetime.date(2013, 3, 5),
+    )
+    assert updated_of(client.get("/agreements/").content.decode(), "ExoMars cooperation") == (
+        "2013-03-05"
+    )
+
+
+def test_updated_says_nothing_of_internal_clauses_to_readers(record, stakeholder, editor, login):
+    services.change_status(
+        record.internal_clause,
+        to="pending",
+        by=record.editor,
+        effective_on=datetime.date(2013, 4, 1),
+    )
+    shown = login(stakeholder).get("/agreements/").content.decode()
+    assert updated_of(shown, "ExoMars cooperation") < "2013-04-01"
+    shown_to_staff = login(editor).get("/agreements/").content.decode()
+    assert updated_of(shown_to_staff, "ExoMars cooperation") == "2013-04-01"
+
+
+def test_sorting_by_updated_follows_the_recorded_changes(record, many, stakeholder, login):
+    services.change_status(
+        record.clause, to="pending", by=record.editor, effective_on=datetime.date(2013, 2, 14)
+    )
+    # Edited last, but its last recorded change is older than the others' (today's).
+    record.agreement.summary = "A typo fixed."
+    record.agreement.save()
+
+    content = login(stakeholder).get("/agreements/?sort=updated").content.decode()
+
+    # The same day: the one edited last first.
+    assert titles_in(content) == ["Omega memorandum", "Alpha protocol", "ExoMars cooperation"]
+
+
 def test_an_unknown_sort_is_a_400_that_says_why(record, stakeholder, login):
     response = login(stakeholder).get("/agreements/?sort=password")
     assert response.status_code == 400

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from agreements import services
-from agreements.models import Milestone, Programme, Visibility
+from agreements.models import Milestone, Programme, Statement, Visibility
 
 INTERNAL_TITLES = [
     "Side letter on launch costs",
@@ -248,3 +248,52 @@ def test_the_clause_counts_link_to_the_filtered_list(record, stakeholder, login)
     content = login(stakeholder).get("/").content.decode()
     row = agreement_row(content, "ExoMars cooperation")
     assert 'href="/agreements/exomars-cooperation/?clause_status=draft#clauses">2</a>' in row
+
+
+def test_the_latest_changes_include_new_statements_in_date_order(record, stakeholder, login):
+    services.change_status(
+        record.second_clause,
+        to="pending",
+        by=record.editor,
+        effective_on=datetime.date(2013, 1, 2),
+        note="Sent to the ministers",
+    )
+    Statement.objects.create(
+        person=record.speaker,
+        said_on=datetime.date(2013, 1, 3),
+        summary="Signature expected in the spring.",
+        topic=record.topic,
+    )
+    content = " ".join(login(stakeholder).get("/").content.decode().split())
+    latest = content.split('id="changes-heading"')[1]
+
+    said = latest.index("Frederic Nordlund (ESA) said: Signature expected in the spring.")
+    assert (
+        said
+        < latest.index("Sent to the ministers")
+        < latest.index("The draft still needs signatures.")
+    )
+    assert record.topic.title in latest[latest.rfind("<li", 0, said) : said]
+    assert "Off the record remark." not in content  # the internal statement
+
+
+def test_the_latest_changes_are_the_ten_newest_of_changes_and_statements(
+    record, stakeholder, login
+):
+    for day in range(1, 7):
+        services.change_status(
+            record.second_clause,
+            to="pending" if day % 2 else "draft",
+            by=record.editor,
+            effective_on=datetime.date(2013, 1, 2 * day),
+            note=f"Change {2 * day:02}",
+        )
+        Statement.objects.create(
+            person=record.speaker,
+            said_on=datetime.date(2013, 1, 2 * day - 1),
+            summary=f"Said {2 * day - 1:02}",
+        )
+    content = login(stakeholder).get("/").content.decode()
+    assert re.findall(r"(?:Change|Said) (\d\d)", content) == [
+        f"{day:02}" for day in range(12, 2, -1)
+    ]

@@ -37,8 +37,8 @@ HTMX = {"HX-Request": "true"}
 # the session with its user, the reader permission and the record's version in one query,
 # then the page's own.
 PAGES = [
-    ("/", {}, 7),
-    ("/", HTMX, 2),
+    ("/", {}, 8),
+    ("/", HTMX, 3),
     ("/agreements/", {}, 3),
     ("/agreements/?q=launch&status=draft&sort=updated&page=2", HTMX, 3),
     ("/agreements/exomars-cooperation/", {}, 8),

@@ -19,7 +19,14 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from agreements import services
-from agreements.models import Agreement, AuditEvent, Party, Subscription, Visibility
+from agreements.models import (
+    Agreement,
+    AuditEvent,
+    Party,
+    ReaderVisit,
+    Subscription,
+    Visibility,
+)
 from agreements.record_cache import TRIGGER, current_version, record_key
 
 # Tables that change without changing what a reader page shows. An API token's last use
@@ -31,6 +38,8 @@ NOT_RECORD = {
     "RecordVersion",
     "ApiToken",
     "ReaderSession",
+    # Written at each login ("Since my last visit"): a login must not empty the cache.
+    "ReaderVisit",
 }
 
 
@@ -82,6 +91,7 @@ def test_what_readers_do_not_see_leaves_the_version_alone(record, stakeholder):
         lambda: User.objects.filter(pk=stakeholder.pk).update(last_login=timezone.now())
     )
     assert not moves(lambda: Subscription.objects.create(user=stakeholder))
+    assert not moves(lambda: ReaderVisit.record_login(stakeholder, timezone.now()))
 
 
 @pytest.mark.django_db(transaction=True)

@@ -190,6 +190,14 @@ CASES: list[Case] = [
         label="internal",
     ),
     Case("agreements:position_grid", NO_SUCH_RECORD, lambda o: ["no-such"], label="unknown"),
+    # The Follow button posts; a GET is refused before anything is looked up.
+    Case(
+        "agreements:follow_agreement",
+        POST_ONLY,
+        lambda o: [o.record.agreement.slug],
+        label="shared",
+    ),
+    Case("agreements:follow_topic", POST_ONLY, lambda o: [o.record.topic.slug], label="shared"),
     Case("agreements:topic_list", READER_PAGE, fragment=True),
     Case(
         "agreements:topic_detail",
@@ -231,6 +239,21 @@ CASES: list[Case] = [
         answers(400, anonymous=LOGIN, outsider=403),
         label="bad date",
         query={"since": "19/11/2012"},
+        fragment=True,
+    ),
+    # "Since my last visit": each reader's own moment, by a redirect; on a first visit (each
+    # role has just logged in for the first time here), the whole timeline.
+    Case(
+        "agreements:timeline",
+        answers((302, "/timeline/"), anonymous=LOGIN, outsider=403),
+        label="since my last visit",
+        query={"since": "last-visit"},
+    ),
+    Case(
+        "agreements:timeline",
+        READER_PAGE,
+        label="recorded since",
+        query={"recorded_since": "2012-11-19T14:05"},
         fragment=True,
     ),
     Case("agreements:search", READER_PAGE, query={"q": "launch"}, fragment=True),
@@ -535,6 +558,8 @@ POSTS = [
     ("agreements:reset_feed_token", lambda o: {}),
     ("agreements:create_api_token", lambda o: {"token-name": "x", "token-days": "90"}),
     ("agreements:revoke_api_token", lambda o: {}),
+    ("agreements:follow_agreement", lambda o: {"action": "follow"}),
+    ("agreements:follow_topic", lambda o: {"action": "follow"}),
     ("admin:agreements_topic_add", lambda o: {"title": "New", "slug": "new"}),
     (
         "admin:agreements_clause_changelist",
@@ -543,7 +568,11 @@ POSTS = [
 ]
 
 
-POST_ARGS = {"agreements:revoke_api_token": lambda o: [o.api_token.pk]}
+POST_ARGS = {
+    "agreements:revoke_api_token": lambda o: [o.api_token.pk],
+    "agreements:follow_agreement": lambda o: [o.record.agreement.slug],
+    "agreements:follow_topic": lambda o: [o.record.topic.slug],
+}
 
 
 @pytest.mark.parametrize("name,data", POSTS, ids=[name for name, _ in POSTS])

@@ -45,6 +45,14 @@ from .content import (
     pending_changes,
     pending_statements,
 )
+from .following import (
+    FollowState,
+    follow,
+    follow_only,
+    follow_state,
+    follow_state_columns,
+    stop_following,
+)
 from .planning import (
     DigestResult,
     Outcome,
@@ -91,6 +99,7 @@ __all__ = [
     "DigestBatch",
     "DigestContent",
     "DigestResult",
+    "FollowState",
     "Follows",
     "Outcome",
     "claim_deliveries",
@@ -101,6 +110,10 @@ __all__ = [
     "digest_name",
     "due_subscriptions",
     "email_locale",
+    "follow",
+    "follow_only",
+    "follow_state",
+    "follow_state_columns",
     "funding_detail",
     "local_zone",
     "next_due_after",
@@ -116,6 +129,7 @@ __all__ = [
     "schedule_subscriptions",
     "send_delivery",
     "send_pending_digests",
+    "stop_following",
     "subscription_for_unsubscribe_token",
     "summarize",
     "turn_off",

@@ -27,7 +27,8 @@ from __future__ import annotations
 import datetime
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from typing import NamedTuple, TypeVar
 
 from django.contrib.postgres.expressions import ArraySubquery
@@ -42,6 +43,7 @@ from ..models import (
     Agreement,
     ClauseVersion,
     DatePrecision,
+    DigestDelivery,
     DigestItem,
     FundingSource,
     Milestone,
@@ -571,31 +573,96 @@ class StandingLine:
     clauses: int
     uncovered_counting_secured_only: str  # "" when its programme is not shown
     uncovered_if_all_comes_through: str
+    # What the next digest compares with (`DigestDelivery.standing`); {} without funding.
+    amounts: dict = field(default_factory=dict)
 
 
-def standing_lines(agreements: list[Agreement], user, shared: SharedLines) -> list[StandingLine]:
-    """The bottom line's words, in the current language, from `standing_agreements`."""
-    return [
-        shared.get(user, ("standing", agreement.pk), lambda a=agreement: standing_line(a, user))
-        for agreement in agreements
-    ]
+def standing_amounts(lines: list[StandingLine]) -> dict[str, dict[str, str]]:
+    """The bottom line's amounts, by agreement id, as `DigestDelivery.standing` keeps them."""
+    return {key: line.amounts[key] for line in lines for key in line.amounts}
+
+
+def earlier_standing(batch: DigestBatch) -> dict[int, dict]:
+    """Source: the bottom-line amounts of each subscriber's last digest, the latest one
+    sent (what they read; a failed or cancelled one was never read), in one query."""
+    ids = [subscription.pk for subscription in batch.subscriptions if subscription.pk]
+    if not ids:
+        return {}
+    return dict(
+        DigestDelivery.objects.filter(subscription__in=ids, status=DigestDelivery.Status.SENT)
+        .order_by("subscription_id", "-period_end")
+        .distinct("subscription_id")
+        .values_list("subscription_id", "standing")
+    )
+
+
+def standing_lines(
+    agreements: list[Agreement], user, shared: SharedLines, earlier: dict
+) -> list[StandingLine]:
+    """The bottom line's words, in the current language, from `standing_agreements`; an
+    amount that moved since the subscriber's last digest reads "EUR 60 million → EUR 35
+    million"."""
+    lines = []
+    for agreement in agreements:
+        line = shared.get(
+            user, ("standing", agreement.pk), lambda a=agreement: standing_line(a, user)
+        )
+        lines.append(with_arrows(line, (earlier or {}).get(str(agreement.pk))))
+    return lines
 
 
 def standing_line(agreement: Agreement, user) -> StandingLine:
     funding = agreement.programme_funding if shown_to(agreement.programme, user) else None
-    currency = funding.currency if funding else ""
+    if funding is None:
+        return StandingLine(
+            title=agreement.title,
+            url=absolute_url(agreement.get_absolute_url()),
+            signed=agreement.clauses_signed,
+            clauses=agreement.clause_total,
+            uncovered_counting_secured_only="",
+            uncovered_if_all_comes_through="",
+        )
+    currency = funding.currency
+    secured_only = funding.uncovered_counting_secured_only
+    if_all = funding.uncovered_if_all_comes_through
     return StandingLine(
         title=agreement.title,
         url=absolute_url(agreement.get_absolute_url()),
         signed=agreement.clauses_signed,
         clauses=agreement.clause_total,
-        uncovered_counting_secured_only=(
-            money_in_words(funding.uncovered_counting_secured_only, currency) if funding else ""
-        ),
-        uncovered_if_all_comes_through=(
-            money_in_words(funding.uncovered_if_all_comes_through, currency) if funding else ""
-        ),
+        uncovered_counting_secured_only=money_in_words(secured_only, currency),
+        uncovered_if_all_comes_through=money_in_words(if_all, currency),
+        amounts={
+            str(agreement.pk): {
+                "currency": currency,
+                "secured_only": str(secured_only),
+                "if_all": str(if_all),
+            }
+        },
     )
+
+
+def with_arrows(line: StandingLine, before: dict | None) -> StandingLine:
+    """The line with "before → now" on each amount that moved since `before` (the same
+    agreement's amounts in the last digest). An amount in another currency is not compared."""
+    if not before or not line.amounts:
+        return line
+    [now] = line.amounts.values()
+    if before.get("currency") != now["currency"]:
+        return line
+    moved = {}
+    for key, attribute in (
+        ("secured_only", "uncovered_counting_secured_only"),
+        ("if_all", "uncovered_if_all_comes_through"),
+    ):
+        try:
+            earlier = Decimal(before[key])
+        except (KeyError, ArithmeticError, TypeError, ValueError):
+            continue
+        if earlier != Decimal(now[key]):
+            words = money_in_words(earlier, now["currency"])
+            moved[attribute] = f"{words} → {getattr(line, attribute)}"
+    return replace(line, **moved) if moved else line
 
 
 class SharedLines:
@@ -749,6 +816,7 @@ def collect_batch(
     positions = pending_positions(batch)
     names = programme_names(batch, changes, statements)
     standing = standing_agreements(batch, changes)
+    earlier = earlier_standing(batch)
     dates = dates_ahead(batch)
     contents = {}
     shared = SharedLines()
@@ -765,7 +833,7 @@ def collect_batch(
                 statements=statements.get(pk, []),
                 versions=versions.get(pk, []),
                 positions=positions.get(pk, []),
-                standing=standing_lines(standing.get(pk, []), user, shared),
+                standing=standing_lines(standing.get(pk, []), user, shared, earlier.get(pk)),
                 programme_names=names.get(pk, {}),
                 upcoming=upcoming,
                 overdue=overdue,

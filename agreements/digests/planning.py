@@ -22,7 +22,7 @@ from ..models import (
     DigestItem,
     Subscription,
 )
-from .content import DigestContent, collect, collect_batch
+from .content import DigestContent, collect, collect_batch, standing_amounts
 from .schedule import next_due_after, schedule_subscriptions
 from .unsubscribe import unsubscribe_url
 from .wording import email_locale, render_digest
@@ -248,6 +248,7 @@ def _delivery(
         unsubscribe_url=unsubscribe,
         next_attempt_at=now,
         planned_at=now,
+        standing=standing_amounts(content.standing),
     )
 
 

@@ -109,7 +109,7 @@ from .record import (
     money_in_words,
     web_link,
 )
-from .sessions import ReaderSession
+from .sessions import ReaderSession, ReaderVisit
 from .tokens import ApiToken, hash_token, new_token_secret
 
 from .audit import EVENT_MODELS, AuditEvent, audited  # isort: skip (after what it tracks)
@@ -156,6 +156,7 @@ __all__ = [
     "ProgrammeQuerySet",
     "ReaderSession",
     "ReaderUnknown",
+    "ReaderVisit",
     "RecordVersion",
     "ReservationKind",
     "Source",

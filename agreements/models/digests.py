@@ -162,6 +162,10 @@ class DigestDelivery(models.Model):
     last_error = models.TextField(_("last error"), blank=True)
     planned_at = models.DateTimeField(_("planned at"), default=timezone.now)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    # The bottom line's amounts as this digest gave them, per agreement id: {"12": {"currency":
+    # "EUR", "secured_only": "230000000.00", "if_all": "60000000.00"}}, so that the next
+    # digest can say what moved since ("EUR 60 million → EUR 35 million").
+    standing = models.JSONField(_("bottom line"), default=dict, blank=True, editable=False)
 
     class Meta:
         ordering = ["-period_end"]

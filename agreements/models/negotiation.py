@@ -17,7 +17,9 @@ from django.db import models
 from django.db.models import (
     BooleanField,
     Count,
+    DateField,
     ExpressionWrapper,
+    Max,
     OuterRef,
     Q,
     StringAgg,
@@ -25,7 +27,7 @@ from django.db.models import (
     TextField,
     Value,
 )
-from django.db.models.functions import Coalesce, NullIf
+from django.db.models.functions import Coalesce, Greatest, NullIf, TruncDate
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext
@@ -52,6 +54,19 @@ from .record import FundingBreakdown, Party, Person, Programme, Source, funding_
 from .searching import search_document_field
 
 # Agreements and their clauses -------------------------------------------------------------
+
+
+def latest_day(rows: models.QuerySet, link: str, day: str) -> Subquery:
+    """The latest `day` of each row's related `rows` (linked through `link`), as a column
+    of the row's own query: one grouped subquery."""
+    grouped = rows.filter(**{link: OuterRef("pk")}).order_by().values(link)
+    return Subquery(grouped.annotate(latest=Max(day)).values("latest"), output_field=DateField())
+
+
+def last_change_column(*latest: Subquery) -> Coalesce:
+    """The latest of several `latest_day` columns (PostgreSQL's GREATEST skips NULLs), or
+    the day the record was created for a record with no recorded change."""
+    return Coalesce(Greatest(*latest), TruncDate("created_at"), output_field=DateField())
 
 
 class PartyNamesQuerySet(StatusQuerySet):
@@ -104,6 +119,30 @@ class AgreementQuerySet(PartyNamesQuerySet):
             .values("effective_on")[:1]
         )
         return self.annotate(last_status_on=Subquery(latest))
+
+    def with_last_change(self):
+        """`last_change_on`: the day of the agreement's last recorded change its reader may
+        see: a status change of the agreement or of one of its clauses, a clause version
+        or a position on a clause (by the day each took effect). What "Updated" means to a
+        reader; the row's own `updated_at` moves with any edit, a typo fixed included."""
+        from .history import StatusChange
+        from .positions import ClauseVersion, Position
+
+        changes = StatusChange.objects.visible_to(self.reader)
+        return self.annotate(
+            last_change_on=last_change_column(
+                latest_day(changes, "agreement", "effective_on"),
+                latest_day(changes, "clause__agreement", "effective_on"),
+                latest_day(
+                    ClauseVersion.objects.visible_to(self.reader),
+                    "clause__agreement",
+                    "proposed_on",
+                ),
+                latest_day(
+                    Position.objects.visible_to(self.reader), "clause__agreement", "taken_on"
+                ),
+            )
+        )
 
     def with_programme_funding(self):
         """The funding totals of each agreement's programme, as the reader may see them:
@@ -303,7 +342,18 @@ class Clause(StatusRecord):
 
 
 class TopicQuerySet(PartyNamesQuerySet):
-    pass
+    def with_last_change(self):
+        """`last_change_on`: the day of the topic's last recorded change its reader may see
+        (a status change or a position), as `AgreementQuerySet.with_last_change`."""
+        from .history import StatusChange
+        from .positions import Position
+
+        return self.annotate(
+            last_change_on=last_change_column(
+                latest_day(StatusChange.objects.visible_to(self.reader), "topic", "effective_on"),
+                latest_day(Position.objects.visible_to(self.reader), "topic", "taken_on"),
+            )
+        )
 
 
 class TopicStatus(models.TextChoices):
