@@ -57,6 +57,7 @@ from .history import (
     RecordVersion,
     StatusChange,
     StatusChangeQuerySet,
+    SubjectVersion,
 )
 from .negotiation import (
     Agreement,
@@ -166,6 +167,7 @@ __all__ = [
     "StatusQuerySet",
     "StatusRecord",
     "StatusWriteRefused",
+    "SubjectVersion",
     "Subscription",
     "SubscriptionFrequency",
     "TextWriteRefused",
