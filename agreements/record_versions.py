@@ -22,6 +22,13 @@ A table added later that pages show gets one entry here and, in its migration::
 
     operations = [..., record_versions.watch("agreements_link")]
 
+For links between records (issue 12), each side's foreign key is a pair: a link row then
+bumps the pages of both sides. A page that shows a linked record's state (an agreement
+"blocked by" a topic, with the topic's status) also needs the topic's own writes to reach
+the agreement: a branch in `agreements_version_subjects` that follows the links from a
+topic to the agreements it blocks, or the agreement page keyed by `common`-like coarser
+versions for that part.
+
 A trigger without arguments (0007's, or a migration that copied it) still works: it bumps
 the whole record and `common`, so every page is rebuilt. tests/test_record_cache.py fails
 while a record table is not in `SUBJECTS` or its trigger disagrees with it.

@@ -500,7 +500,8 @@ def while_editing(args, base, pages, cookies, measured, record) -> dict:
     from agreements.models import Agreement
     from bench.writers import AgreementEditor
 
-    edited = Agreement.objects.exclude(slug=record.agreement).order_by("slug").first()
+    others = Agreement.objects.exclude(slug=record.agreement).order_by("slug")
+    edited = others.first() or Agreement.objects.get(slug=record.agreement)
     say(
         f"== while an editor works on {edited.slug} (a change every {EDIT_EVERY:g} s): "
         "pages_while_editing"
