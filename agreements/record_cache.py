@@ -1,11 +1,21 @@
-"""Rendered parts of the reader pages, cached until the record changes.
+"""Rendered parts of the reader pages, cached until what they show changes.
 
-The database keeps a version of the record: one counter (`RecordVersion`) that triggers on
-every record table bump, once in each transaction that writes to them (migration 0007).
+The database keeps versions of the record, bumped by triggers on every record table, once in
+each transaction that writes to them (migrations 0007 and 0021, agreements/record_versions.py):
+
+- the whole record's version (`RecordVersion`), which moves with any change: the pages that
+  show everything (dashboard, lists, timeline, search, briefing) are cached under it;
+- a version per agreement, topic and programme, and one for what every record page shows
+  (parties, people, sources, names: `common`), in `SubjectVersion`: a record's page is
+  cached under the versions of the records it shows, so an edit to one agreement's clause
+  leaves every other agreement's pages cached. An agreement's page shows its programme's
+  funding and milestones, so it is keyed by the agreement's and the programme's versions;
+  a clause's pages (the clause, its redline, the position grid) by its agreement's.
+
 The app, the admin, commands, bulk inserts and raw SQL all write through those tables, so
 no writer can forget to invalidate. On PostgreSQL the triggers run at commit, as the
-transaction's last step: the counter's row lock is held for an instant and taken after
-every other lock, so two editors saving at once cannot deadlock on it.
+transaction's last step: the counters' row locks are held for an instant and taken after
+every other lock, the whole record's first, so two editors saving at once cannot deadlock.
 
 Templates cache their expensive parts with Django's `{% cache %}` tag, keyed by
 `record_key` (this module's context processor) and the request's path and query:
@@ -14,17 +24,19 @@ Templates cache their expensive parts with Django's `{% cache %}` tag, keyed by
     ...
     {% endcache %}
 
-`record_key` is the version, what the reader may see (staff see internal records), the
-language, and today's date (the dashboard's "next milestones" move at midnight, not when
-the record does). A new version makes every older entry unreachable; the cache's timeout
-and culling drop them.
+`record_key` is the version (the whole record's, or the page's records' when the view said
+which with `key_by`), what the reader may see (staff see internal records), the language,
+and today's date (the dashboard's "next milestones" move at midnight, not when the record
+does). A new version makes every older entry unreachable; the cache's timeout and culling
+drop them.
 
 The cache is each worker's own memory (LocMemCache), or with `CACHE_URL` one Redis shared by
-every app server (exomars_site/cache.py). Each request reads the version from the database
-before it uses the cache, in the same query as its session, user and reader permission
-(agreements/sessions.py; `check_reader` asks for it when that query did not), so a change
-made through one worker, a command or another machine is seen by the next request
-everywhere.
+every app server (exomars_site/cache.py). Each request reads the versions from the database
+before it uses the cache, so a change made through one worker, a command or another machine
+is seen by the next request everywhere: the whole record's version in the same query as the
+session, user and reader permission (agreements/sessions.py; `check_reader` asks for it when
+that query did not), a record page's versions in the query that finds the record
+(`page_versions`), which the page makes anyway to answer 404 or not.
 
 Views leave their querysets unevaluated (lazy), so that a cached part costs no query at all.
 """
@@ -32,13 +44,14 @@ Views leave their querysets unevaluated (lazy), so that a cached part costs no q
 from __future__ import annotations
 
 from django.conf import settings
-from django.db.models import Exists
+from django.db.models import CharField, Exists, F, OuterRef, Subquery, Value
+from django.db.models.functions import Cast, Coalesce, Concat
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import get_language
 
 from . import clock
-from .models import RecordVersion, can_read, reader_permission
+from .models import RecordVersion, SubjectVersion, can_read, reader_permission
 
 # Names of the triggers (migration 0007); tests make them fire at once rather than at commit.
 TRIGGER = "agreements_record_changed"
@@ -75,10 +88,45 @@ def scope_of(user) -> str:
     return "staff" if user.is_staff else "shared"
 
 
+def version_of(kind: str, subject) -> Coalesce:
+    """The version of one subject (`subject` an id or an expression for one), 0 until its
+    first change."""
+    number = SubjectVersion.objects.filter(kind=kind, subject_id=subject).values("number")
+    return Coalesce(Subquery(number[:1]), Value(0))
+
+
+def page_versions(**subjects: str) -> Concat:
+    """An annotation for the query that finds a record page's record: the versions of what
+    the page shows, as text for `key_by`. Each keyword names a kind of subject and the
+    field that holds its id (`agreement="pk", programme="programme_id"`); `common` is
+    always in. A subject's id is part of the text, so a record moved to another programme
+    is not taken for the old one at the same number."""
+    parts: list = [Value("common."), version_of(SubjectVersion.Kind.COMMON, 0)]
+    for kind, field in subjects.items():
+        parts += [
+            Value(f"/{kind}:"),
+            Coalesce(Cast(F(field), CharField()), Value("-")),
+            Value("."),
+            version_of(kind, OuterRef(field)),
+        ]
+    return Concat(*parts, output_field=CharField())
+
+
+def key_by(request: HttpRequest, versions: str) -> None:
+    """Key this request's cached parts by `versions` (a `page_versions` annotation) instead of
+    the whole record's version: the page shows only those records."""
+    request.page_versions = versions
+
+
 def record_key(request: HttpRequest) -> str:
+    page = getattr(request, "page_versions", None)
+    if page is not None:
+        version = f"page:{page}"
+    else:
+        version = str(getattr(request, "record_version", None) or current_version())
     return ":".join(
         [
-            str(getattr(request, "record_version", None) or current_version()),
+            version,
             scope_of(request.user),
             get_language() or "",
             clock.today().isoformat(),

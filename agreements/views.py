@@ -365,14 +365,17 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
 def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
     user = request.user
     visible = Agreement.objects.visible_to(user)
-    # Found or 404 at once, with the state of the reader's Follow button (never cached);
-    # the totals only when the cached page is out of date.
+    # Found or 404 at once, with the state of the reader's Follow button (never cached)
+    # and the versions of what the page shows (its programme's funding and milestones
+    # too); the totals only when the cached page is out of date.
     found = get_object_or_404(
         visible.only("pk", "slug", "title", "programme_id").annotate(
-            **digests.follow_state_columns(user, "agreements")
+            cache_versions=record_cache.page_versions(agreement="pk", programme="programme_id"),
+            **digests.follow_state_columns(user, "agreements"),
         ),
         slug=slug,
     )
+    record_cache.key_by(request, found.cache_versions)
     details = lazy(
         lambda: with_status_line(
             visible.with_party_names()
@@ -494,8 +497,12 @@ def clause_crumbs(clause: Clause) -> list[tuple[str, str]]:
 def clause_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     clause = get_object_or_404(
-        Clause.objects.visible_to(user).select_related("agreement", "obligated_party"), pk=pk
+        Clause.objects.visible_to(user)
+        .select_related("agreement", "obligated_party")
+        .annotate(cache_versions=record_cache.page_versions(agreement="agreement_id")),
+        pk=pk,
     )
+    record_cache.key_by(request, clause.cache_versions)
     grid = lazy(
         lambda: position_grid_rows(
             user, clause.agreement, Clause.objects.visible_to(user).filter(pk=clause.pk)
@@ -533,9 +540,13 @@ def clause_compare(request: HttpRequest, pk: int) -> HttpResponse:
     # The version numbers come with the clause, to check the asked ones; their texts only
     # when the cached comparison is out of date.
     clause = get_object_or_404(
-        Clause.objects.visible_to(user).select_related("agreement").with_version_numbers(),
+        Clause.objects.visible_to(user)
+        .select_related("agreement")
+        .with_version_numbers()
+        .annotate(cache_versions=record_cache.page_versions(agreement="agreement_id")),
         pk=pk,
     )
+    record_cache.key_by(request, clause.cache_versions)
     numbers = clause.version_numbers
     form = CompareForm(request.GET, numbers=numbers)
     context = {
@@ -571,8 +582,12 @@ def clause_compare(request: HttpRequest, pk: int) -> HttpResponse:
 def position_grid(request: HttpRequest, slug: str) -> HttpResponse:
     user = request.user
     agreement = get_object_or_404(
-        Agreement.objects.visible_to(user).only("pk", "slug", "title"), slug=slug
+        Agreement.objects.visible_to(user)
+        .only("pk", "slug", "title")
+        .annotate(cache_versions=record_cache.page_versions(agreement="pk")),
+        slug=slug,
     )
+    record_cache.key_by(request, agreement.cache_versions)
     form = PositionGridForm(request.GET)
     context = {
         "agreement": agreement,
@@ -620,10 +635,12 @@ def topic_detail(request: HttpRequest, slug: str) -> HttpResponse:
     visible = Topic.objects.visible_to(user)
     found = get_object_or_404(
         visible.only("pk", "slug", "title").annotate(
-            **digests.follow_state_columns(user, "topics")
+            cache_versions=record_cache.page_versions(topic="pk"),
+            **digests.follow_state_columns(user, "topics"),
         ),
         slug=slug,
     )
+    record_cache.key_by(request, found.cache_versions)
     context = {
         "title": found.title,
         "crumbs": [(reverse("agreements:topic_list"), _("Topics"))],
@@ -645,7 +662,13 @@ def topic_detail(request: HttpRequest, slug: str) -> HttpResponse:
 def programme_detail(request: HttpRequest, slug: str) -> HttpResponse:
     user = request.user
     # The totals come with the programme: a handful of sources, summed in its own row.
-    programme = get_object_or_404(Programme.objects.visible_to(user).with_funding(), slug=slug)
+    programme = get_object_or_404(
+        Programme.objects.visible_to(user)
+        .with_funding()
+        .annotate(cache_versions=record_cache.page_versions(programme="pk")),
+        slug=slug,
+    )
+    record_cache.key_by(request, programme.cache_versions)
 
     def sources() -> QuerySet:
         # Through the programme, so that each source knows it (and its currency) unasked.

@@ -386,8 +386,9 @@ def side_by_side(results: dict) -> list[str]:
         "",
         "Cold: a gunicorn whose page cache keeps nothing, so every request renders (targets "
         f"p95 ≤ {COLD_P95_MS} ms, ≥ {ADMIN_RATIO}x admin). While editing: the cached "
-        "server, with an editor committing a change every second (target ≥ 80% of the "
-        "cached rps). Ratios are to the floor and the admin of this run.",
+        "server, with an editor committing a change to another agreement's clauses every "
+        "second (target ≥ 80% of the cached rps). Ratios are to the floor and the admin of "
+        "this run.",
         "",
     ]
     header = ["page", "cached rps", "x floor", "x admin"]

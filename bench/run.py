@@ -490,24 +490,24 @@ def drive_all(
 
 
 def while_editing(args, base, pages, cookies, measured, record) -> dict:
-    """The pages again, on the same (cached) server, while an editor commits a status change
-    to a random clause or topic every EDIT_EVERY seconds: what readers get while work goes on."""
+    """The pages again, on the same (cached) server, while an editor works on another
+    agreement than the one read (a new text, a position, a status change of its clauses,
+    in turn, one every EDIT_EVERY seconds): what readers get while work goes on. The
+    shared pages (dashboard, lists, timeline, search, briefing) show every change; the
+    agreement's, clause's, topic's and programme's pages read here show none."""
     import threading
 
-    from agreements.models import Clause, Topic
-    from bench.writers import Editor
+    from agreements.models import Agreement
+    from bench.writers import AgreementEditor
 
-    say(f"== while an editor commits a change every {EDIT_EVERY:g} s: pages_while_editing")
-    stop = threading.Event()
-    editor = Editor(
-        stop,
-        list(record.editors),
-        list(Clause.objects.values_list("pk", flat=True)),
-        list(Topic.objects.values_list("pk", flat=True)),
-        args.seed,
-        EDIT_EVERY,
-        note="bench",
+    others = Agreement.objects.exclude(slug=record.agreement).order_by("slug")
+    edited = others.first() or Agreement.objects.get(slug=record.agreement)
+    say(
+        f"== while an editor works on {edited.slug} (a change every {EDIT_EVERY:g} s): "
+        "pages_while_editing"
     )
+    stop = threading.Event()
+    editor = AgreementEditor(stop, list(record.editors), edited.pk, args.seed, EDIT_EVERY)
     editor.start()
     try:
         return drive_all(args, base, {}, pages, cookies, measured)
@@ -515,6 +515,8 @@ def while_editing(args, base, pages, cookies, measured, record) -> dict:
         stop.set()
         editor.join(timeout=60)
         say(f"   the editor made {editor.made} changes ({len(editor.errors)} errors)")
+        for error in sorted(set(editor.errors))[:5]:
+            say(f"   !! {error}")
 
 
 # The run -----------------------------------------------------------------------------------------

@@ -68,3 +68,40 @@ class Editor(Loop):
         to = self.rng.choice([s for s in model.Status.values if s != subject.status])
         change_status(subject, to=to, by=self.rng.choice(self.editors), note=self.note)
         self.made += 1
+
+
+class AgreementEditor(Loop):
+    """An editor at work on one agreement, every `every` seconds: a new text for one of its
+    clauses, a party's position on that text, a status change of one of its clauses, in
+    turn (what `pages_while_editing` has readers read beside, on another agreement)."""
+
+    def __init__(self, stop: threading.Event, editors, agreement_id: int, seed: int, every: float):
+        super().__init__("agreement editor", stop)
+        self.every = every
+        self.editors = editors
+        self.agreement_id = agreement_id
+        self.rng = random.Random(seed)  # noqa: S311
+        self.made = 0
+        self.edited = None  # the clause whose text was edited last: positions go on it
+
+    def step(self):
+        from agreements.models import Agreement, Clause
+        from agreements.services import add_clause_version, change_status, record_position
+
+        by = self.rng.choice(self.editors)
+        turn = self.made % 3
+        if turn == 1 and self.edited is not None:
+            agreement = Agreement.objects.get(pk=self.agreement_id)
+            party = self.rng.choice(list(agreement.parties.all()))
+            stance = self.rng.choice(["proposes", "accepts", "rejects"])
+            record_position(party, clause=self.edited, stance=stance, by=by, note="bench")
+        else:
+            clauses = Clause.objects.filter(agreement_id=self.agreement_id)
+            clause = self.rng.choice(list(clauses.only("pk", "status", "text")))
+            if turn == 0:
+                add_clause_version(clause, text=f"{clause.text} (edit {self.made})", by=by)
+                self.edited = clause
+            else:
+                to = self.rng.choice([s for s in Clause.Status.values if s != clause.status])
+                change_status(clause, to=to, by=by, note="bench", no_source_yet=True)
+        self.made += 1

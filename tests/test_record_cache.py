@@ -18,13 +18,23 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from agreements import services
+from agreements import record_versions, services
 from agreements.models import (
     Agreement,
     AuditEvent,
+    Clause,
+    FundingSource,
+    Milestone,
     Party,
+    Person,
+    Programme,
     ReaderVisit,
+    Source,
+    Statement,
+    StatusChange,
+    SubjectVersion,
     Subscription,
+    Topic,
     Visibility,
 )
 from agreements.record_cache import TRIGGER, current_version, record_key
@@ -36,6 +46,7 @@ NOT_RECORD = {
     "DigestDelivery",
     "DigestItem",
     "RecordVersion",
+    "SubjectVersion",
     "ApiToken",
     "ReaderSession",
     # Written at each login ("Since my last visit"): a login must not empty the cache.
@@ -239,3 +250,259 @@ def test_a_hidden_record_made_visible_appears(record, stakeholder, login):
     assert record.internal_agreement.title in queries_for(client, "/agreements/")[1]
     page = queries_for(client, f"/agreements/{record.internal_agreement.slug}/")[1]
     assert record.clause_of_internal_agreement.title in page
+
+
+# Versions per record: an edit to one agreement leaves the other agreements' pages cached ----
+
+
+def installed_trigger_arguments() -> dict[str, list[str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tgrelid::regclass::text, tgargs FROM pg_trigger WHERE tgname = %s", [TRIGGER]
+        )
+        return {
+            table: [value.decode() for value in bytes(arguments).split(b"\x00")[:-1]]
+            for table, arguments in cursor.fetchall()
+        }
+
+
+@pytest.mark.django_db
+def test_every_record_table_says_which_records_it_belongs_to():
+    assert set(record_versions.SUBJECTS) == record_tables() | {"auth_user"}
+    installed = installed_trigger_arguments()
+    for table in record_versions.SUBJECTS:
+        assert installed[table] == record_versions.trigger_arguments(table), table
+    for table, pairs in record_versions.SUBJECTS.items():
+        assert {kind for kind, _column in pairs} <= record_versions.KINDS, table
+
+
+def subject_versions() -> dict[tuple[str, int], int]:
+    rows = SubjectVersion.objects.values_list("kind", "subject_id", "number")
+    return {(kind, subject): number for kind, subject, number in rows}
+
+
+def bumped_by(change) -> set[tuple[str, int]]:
+    """The subjects whose version `change` moved."""
+    before = subject_versions()
+    change()
+    return {key for key, number in subject_versions().items() if number > before.get(key, 0)}
+
+
+def writes(record) -> dict:
+    """For each record table, a write to one of its rows and the subjects it must bump."""
+    agreement = ("agreement", record.agreement.pk)
+    programme = ("programme", record.programme.pk)
+    topic = ("topic", record.topic.pk)
+    common = {("common", 0)}
+    record.topic.parties.set([record.esa])
+
+    def update(model, pk, **values):
+        return lambda: model.objects.filter(pk=pk).update(**values)
+
+    def history_of_funding():
+        StatusChange.objects.create(
+            kind=StatusChange.Kind.FUNDING_SOURCE,
+            funding_source=record.secured,
+            from_status="expected",
+            to_status="secured",
+            recorded_by=record.editor,
+            effective_on=datetime.date(2012, 11, 20),
+        )
+
+    return {
+        "agreements_agreement": (
+            update(Agreement, record.agreement.pk, summary="New"),
+            {agreement, programme},
+        ),
+        "agreements_agreement_parties": (
+            lambda: record.agreement.parties.remove(record.roscosmos),
+            {agreement},
+        ),
+        "agreements_clause": (update(Clause, record.clause.pk, title="New"), {agreement}),
+        # Through the service, which writes the clause's text too: both belong to it.
+        "agreements_clauseversion": (
+            lambda: services.add_clause_version(record.clause, text="New", by=record.editor),
+            {agreement},
+        ),
+        "agreements_position": (
+            lambda: services.record_position(
+                record.esa, topic=record.topic, stance="proposes", by=record.editor
+            ),
+            {topic},
+        ),
+        # A funding source's history belongs to its programme (looked up at commit).
+        "agreements_statuschange": (history_of_funding, {programme}),
+        "agreements_fundingsource": (
+            update(FundingSource, record.secured.pk, title="New"),
+            {programme},
+        ),
+        "agreements_milestone": (update(Milestone, record.milestone.pk, title="New"), {agreement}),
+        "agreements_statement": (
+            update(Statement, record.statement.pk, summary="New"),
+            {agreement},
+        ),
+        "agreements_topic": (update(Topic, record.topic.pk, next_step="New"), {topic}),
+        "agreements_topic_parties": (lambda: record.topic.parties.add(record.roscosmos), {topic}),
+        "agreements_programme": (
+            update(Programme, record.programme.pk, summary="New"),
+            {programme},
+        ),
+        "agreements_party": (update(Party, record.esa.pk, name="ESA, renamed"), common),
+        "agreements_person": (update(Person, record.speaker.pk, role="New"), common),
+        "agreements_source": (update(Source, record.source.pk, title="New"), common),
+        "auth_user": (update(User, record.editor.pk, first_name="Frederic"), common),
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("table", sorted(record_versions.SUBJECTS))
+def test_each_table_bumps_the_versions_of_what_its_rows_belong_to(record, table):
+    change, subjects = writes(record)[table]
+    assert moves(lambda: assert_bumps(change, subjects))
+
+
+def assert_bumps(change, subjects) -> None:
+    assert bumped_by(change) == subjects
+
+
+@pytest.mark.django_db
+def test_a_row_moved_to_another_record_bumps_both(record):
+    other = ("agreement", record.internal_agreement.pk)
+    moved = bumped_by(
+        lambda: Clause.objects.filter(pk=record.second_clause.pk).update(
+            agreement=record.internal_agreement
+        )
+    )
+    assert moved == {("agreement", record.agreement.pk), other}
+
+
+@pytest.mark.django_db
+def test_a_trigger_without_subjects_rebuilds_every_record_page(record):
+    """0007's trigger, as a table added by a migration that copied it would have."""
+    with connection.cursor() as cursor:
+        cursor.execute(record_versions.drop_trigger("agreements_topic"))
+        cursor.execute(
+            f"CREATE CONSTRAINT TRIGGER {TRIGGER} AFTER UPDATE ON agreements_topic "
+            f"DEFERRABLE INITIALLY IMMEDIATE FOR EACH ROW EXECUTE FUNCTION {TRIGGER}()"
+        )
+    assert bumped_by(lambda: Topic.objects.filter(pk=record.topic.pk).update(next_step="New")) == {
+        ("common", 0)
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transaction_bumps_each_record_once_and_many_records_at_once(editor):
+    programme = Programme.objects.create(name="ExoMars", slug="exomars", estimated_cost=1)
+    agreement = Agreement.objects.create(title="A", slug="a", programme=programme)
+    Clause.objects.bulk_create(
+        Clause(agreement=agreement, reference=str(n), title=f"Clause {n}") for n in range(3)
+    )
+    before, record_before = subject_versions(), current_version()
+    with transaction.atomic():
+        Clause.objects.filter(agreement=agreement).update(title="Renamed")
+        Agreement.objects.filter(pk=agreement.pk).update(summary="Renamed")
+    after = subject_versions()
+    assert after[("agreement", agreement.pk)] == before[("agreement", agreement.pk)] + 1
+    assert after[("programme", programme.pk)] == before[("programme", programme.pk)] + 1
+    assert after.get(("common", 0), 0) == before.get(("common", 0), 0)
+    assert current_version() == record_before + 1
+
+    # An import's worth of records: every record page at once, not a bump per record.
+    many = record_versions.MAX_SUBJECTS + 10
+    with transaction.atomic():
+        Topic.objects.bulk_create(Topic(title=f"T{n}", slug=f"t{n}") for n in range(many))
+    final = subject_versions()
+    assert final[("common", 0)] == after.get(("common", 0), 0) + 1
+    assert sum(kind == "topic" for kind, _subject in final) < many
+
+
+def another_agreement(record) -> tuple[Agreement, Clause]:
+    """A second shared agreement of the same programme, with a clause."""
+    other = record.create(
+        Agreement(title="Mars sample return", slug="sample-return", programme=record.programme)
+    )
+    other.parties.set([record.esa, record.roscosmos])
+    clause = record.create(Clause(agreement=other, reference="1", title="Return capsule"))
+    services.add_clause_version(clause, text="ESA builds the capsule.", by=record.editor)
+    services.add_clause_version(
+        clause, text="ESA builds the capsule, NASA the rest.", by=record.editor
+    )
+    return other, clause
+
+
+def pages_of(agreement: Agreement, clause: Clause) -> list[str]:
+    return [
+        f"/agreements/{agreement.slug}/",
+        f"/agreements/{agreement.slug}/?clause_status=draft",
+        f"/agreements/{agreement.slug}/positions/",
+        f"/clauses/{clause.pk}/",
+    ]
+
+
+@pytest.mark.django_db
+def test_an_edit_to_one_agreement_leaves_the_others_pages_cached(record, stakeholder, login):
+    other, other_clause = another_agreement(record)
+    client = login(stakeholder)
+    mine = pages_of(record.agreement, record.clause)
+    kept = [
+        *pages_of(other, other_clause),
+        f"/clauses/{other_clause.pk}/compare/",
+        "/topics/juice/",
+        "/programmes/exomars/",
+    ]
+    first = {path: queries_for(client, path)[1] for path in mine + kept}
+
+    services.change_status(record.clause, to="pending", by=record.editor, note="moved on")
+    services.add_clause_version(record.clause, text="A new text", by=record.editor)
+
+    for path in kept:
+        # The session's query and the record's (with its versions): the page is the cache's.
+        warm, page = queries_for(client, path)
+        assert warm == 2, path
+        assert without_tokens(page) == without_tokens(first[path])
+    for path in mine:
+        cold, _page = queries_for(client, path)
+        assert cold > 2, path
+    assert "moved on" in queries_for(client, mine[0])[1]
+    assert "A new text" in queries_for(client, mine[3])[1]
+
+
+@pytest.mark.django_db
+def test_a_change_to_the_programme_reaches_each_agreement_of_it(record, stakeholder, login):
+    other, _clause = another_agreement(record)
+    client = login(stakeholder)
+    path = f"/agreements/{other.slug}/"
+    before = queries_for(client, path)[1]
+    assert queries_for(client, path)[0] == 2
+    FundingSource.objects.filter(pk=record.secured.pk).update(amount=45_000_000)
+    after, page = queries_for(client, path)
+    assert after > 2
+    assert without_tokens(page) != without_tokens(before)
+
+
+@pytest.mark.django_db
+def test_a_renamed_party_reaches_every_record_page(record, stakeholder, login):
+    client = login(stakeholder)
+    paths = [f"/agreements/{record.agreement.slug}/", f"/clauses/{record.clause.pk}/"]
+    for path in paths:
+        assert "Roscosmos" in queries_for(client, path)[1]
+    Party.objects.filter(pk=record.roscosmos.pk).update(name="State Space Corporation")
+    for path in paths:
+        assert "State Space Corporation" in queries_for(client, path)[1]
+
+
+@pytest.mark.django_db
+def test_a_record_page_is_keyed_by_its_records_versions_and_the_readers_scope(
+    record, editor, stakeholder
+):
+    staff, reader = Client(), Client()
+    staff.force_login(editor)
+    reader.force_login(stakeholder)
+    path = f"/clauses/{record.clause.pk}/"
+    for client in (reader, staff):
+        queries_for(client, path)
+    # An internal clause of the same agreement: the reader's cached page must not show it.
+    Clause.objects.filter(pk=record.second_clause.pk).update(visibility=Visibility.INTERNAL)
+    page = f"/agreements/{record.agreement.slug}/"
+    assert record.second_clause.title not in queries_for(reader, page)[1]
+    assert record.second_clause.title in queries_for(staff, page)[1]

@@ -59,6 +59,7 @@ from .history import (
     RecordVersion,
     StatusChange,
     StatusChangeQuerySet,
+    SubjectVersion,
 )
 from .negotiation import (
     Agreement,
@@ -169,6 +170,7 @@ __all__ = [
     "StatusQuerySet",
     "StatusRecord",
     "StatusWriteRefused",
+    "SubjectVersion",
     "Subscription",
     "SubscriptionFrequency",
     "TextWriteRefused",

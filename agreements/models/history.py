@@ -246,3 +246,38 @@ class RecordVersion(models.Model):
 
     def __str__(self) -> str:
         return str(self.number)
+
+
+class SubjectVersion(models.Model):
+    """The version of one agreement, topic or programme, and of what every record page shows
+    (`common`: parties, people, sources, editors' names): a record's page is cached until one
+    of the versions it shows moves, so an edit to one agreement leaves the others' pages
+    cached (agreements/record_cache.py).
+
+    Written only by the same database triggers as `RecordVersion`, which say which subjects a
+    row of each table belongs to (agreements/record_versions.py). A subject never written has
+    no row: its version is 0.
+    """
+
+    class Kind(models.TextChoices):
+        AGREEMENT = "agreement", _("agreement")
+        TOPIC = "topic", _("topic")
+        PROGRAMME = "programme", _("programme")
+        COMMON = "common", _("every record")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    # The subject's id; 0 for `common`. Not a foreign key: a deleted record's version stays,
+    # and the triggers write it without a lookup.
+    subject_id = models.BigIntegerField(_("subject"))
+    number = models.BigIntegerField(_("number"), default=0)
+
+    class Meta:
+        verbose_name = _("subject version")
+        verbose_name_plural = _("subject versions")
+        constraints = [
+            # The triggers' upsert, and a page's lookup of its versions, go by this index.
+            models.UniqueConstraint(fields=["kind", "subject_id"], name="subject_version_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.subject_id}: {self.number}"

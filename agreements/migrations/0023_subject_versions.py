@@ -1,0 +1,86 @@
+"""A version per agreement, topic and programme (issue 14): an edit to one agreement's clause
+leaves every other agreement's pages cached.
+
+The triggers of 0007 and 0016 keep their name and timing (deferred to commit); their
+function now also bumps the version of each subject the row belongs to, which each table's
+trigger names in its arguments (agreements/record_versions.py, SUBJECTS). A trigger left
+without arguments (a table not in SUBJECTS) bumps every record page, as before.
+"""
+
+import importlib
+
+from django.db import migrations, models
+
+from agreements import record_versions
+
+record_version = importlib.import_module("agreements.migrations.0007_record_version")
+
+
+def create_triggers(apps, schema_editor):
+    schema_editor.execute(record_versions.SUBJECTS_OF_FUNCTION, params=None)
+    schema_editor.execute(record_versions.FUNCTION, params=None)
+    record_versions.install(schema_editor, record_versions.SUBJECTS)
+
+
+def restore_triggers(apps, schema_editor):
+    """0007's function, and its triggers without arguments."""
+    schema_editor.execute(record_version.POSTGRESQL_FUNCTION, params=None)
+    for table in record_versions.SUBJECTS:
+        events = " OR ".join(record_version.EVENTS)
+        if table == "auth_user":
+            events = f"UPDATE OF {record_version.USER_COLUMNS}"
+        schema_editor.execute(record_versions.drop_trigger(table), params=None)
+        schema_editor.execute(
+            record_version.POSTGRESQL_TRIGGER.format(
+                trigger=record_versions.TRIGGER, events=events, table=table
+            ),
+            params=None,
+        )
+    schema_editor.execute(
+        "DROP FUNCTION IF EXISTS agreements_version_subjects(text, bigint);", params=None
+    )
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("agreements", "0022_digest_bottom_line_amounts"),
+    ]
+
+    operations = [
+        migrations.CreateModel(
+            name="SubjectVersion",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("agreement", "agreement"),
+                            ("topic", "topic"),
+                            ("programme", "programme"),
+                            ("common", "every record"),
+                        ],
+                        max_length=20,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("subject_id", models.BigIntegerField(verbose_name="subject")),
+                ("number", models.BigIntegerField(default=0, verbose_name="number")),
+            ],
+            options={
+                "verbose_name": "subject version",
+                "verbose_name_plural": "subject versions",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("kind", "subject_id"), name="subject_version_unique"
+                    )
+                ],
+            },
+        ),
+        migrations.RunPython(create_triggers, restore_triggers),
+    ]
