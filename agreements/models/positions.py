@@ -35,7 +35,6 @@ from .base import (
     VisibleQuerySet,
     aggregate_per_row,
     shared,
-    shared_or_absent,
     visibility_constraint,
 )
 from .dates import (
@@ -48,6 +47,7 @@ from .dates import (
 from .negotiation import Clause, Topic
 from .record import Party, Source
 from .searching import search_document_field
+from .subjects import clause_or_topic_shared, one_subject_constraint, subject_key
 
 
 class EventIsAppendOnly(Exception):
@@ -232,12 +232,7 @@ class Level(models.TextChoices):
 
 class PositionQuerySet(AppendOnlyQuerySet):
     def visibility_rule(self) -> Q:
-        return (
-            shared()
-            & shared("party__")
-            & (Q(clause__isnull=True) | (shared("clause__") & shared("clause__agreement__")))
-            & shared_or_absent("topic")
-        )
+        return shared() & shared("party__") & clause_or_topic_shared()
 
     def with_details(self):
         return self.select_related(
@@ -279,22 +274,8 @@ class Position(AppendOnlyEvent):
     party = models.ForeignKey(
         Party, on_delete=models.PROTECT, related_name="positions", verbose_name=_("party")
     )
-    clause = models.ForeignKey(
-        Clause,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="positions",
-        verbose_name=_("clause"),
-    )
-    topic = models.ForeignKey(
-        Topic,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="positions",
-        verbose_name=_("topic"),
-    )
+    clause = subject_key(Clause, related_name="positions", verbose_name=_("clause"))
+    topic = subject_key(Topic, related_name="positions", verbose_name=_("topic"))
     stance = models.CharField(_("stance"), max_length=30, choices=Stance.choices)
     reservation = models.CharField(
         _("kind of reservation"),
@@ -339,10 +320,11 @@ class Position(AppendOnlyEvent):
         verbose_name_plural = _("positions")
         constraints = [
             visibility_constraint("position"),
-            models.CheckConstraint(
-                condition=Q(clause__isnull=False, topic__isnull=True)
-                | Q(clause__isnull=True, topic__isnull=False, version__isnull=True),
-                name="position_one_subject",
+            # About a clause or a topic; only a clause has versions to refer to.
+            one_subject_constraint(
+                "position_one_subject",
+                ["clause", "topic"],
+                also={"topic": {"version__isnull": True}},
             ),
             models.CheckConstraint(
                 condition=Q(stance__in=Stance.values), name="position_stance_valid"
