@@ -29,6 +29,15 @@ def test_the_suite_runs_on_postgresql():
     assert connection.vendor == "postgresql"
 
 
+@pytest.mark.django_db
+def test_connections_run_without_jit_compilation():
+    """The reader pages' subqueries looked expensive enough to the planner to be compiled,
+    which cost more than running them (settings.py)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone() == ("off",)
+
+
 def test_an_unreachable_database_url_is_one_line():
     result = manage("migrate", env={"DATABASE_URL": "postgres://postgres@127.0.0.1:1/tracker"})
     assert result.returncode == 1
