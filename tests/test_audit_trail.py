@@ -12,7 +12,14 @@ from agreements import audit_trail
 from agreements.database_guards import APPEND_ONLY, AUDIT_TABLES, RUNTIME_PRIVILEGES
 from agreements.demo import load_demo
 from agreements.models import EVENT_MODELS, Clause, FundingSource
-from agreements.models.audit import ClauseEvent, FundingSourceEvent
+from agreements.models.audit import (
+    ClauseEvent,
+    DiffingTrigger,
+    FundingSourceEvent,
+    PghistorySqlChanged,
+    derived_columns,
+    generated_fields,
+)
 from agreements.record_io import export_record
 from tests.test_admin import clause_form, url
 
@@ -33,6 +40,54 @@ def test_every_record_table_is_audited():
         for m2m in model._meta.local_many_to_many:
             assert m2m.remote_field.through in audited
     assert sorted(m._meta.db_table for m in EVENT_MODELS.values()) == sorted(AUDIT_TABLES)
+
+
+def audit_triggers() -> list[tuple[type, DiffingTrigger]]:
+    import pgtrigger
+
+    return [
+        (model, trigger)
+        for model, trigger in pgtrigger.registered()
+        if isinstance(trigger, DiffingTrigger)
+    ]
+
+
+def test_every_audit_trigger_extends_pghistory_s_sql_with_the_diff():
+    """DiffingTrigger edits pghistory's SQL (no hook for an extra column): a pghistory whose
+    SQL changed shape fails here, by name, not as events silently missing their diff."""
+    triggers = audit_triggers()
+    assert {trigger.event_model for _, trigger in triggers} == set(EVENT_MODELS.values())
+    for model, trigger in triggers:
+        sql = trigger.get_func(model).func
+        assert '"pgh_diff", ' in sql, trigger
+        diffs = "jsonb_object_agg" in sql
+        assert diffs == ("UPDATE" in str(trigger.operation)), trigger
+
+
+def test_a_pghistory_whose_sql_changed_shape_is_refused_loudly(monkeypatch):
+    from pghistory.trigger import Event
+
+    model, trigger = audit_triggers()[0]
+    original = Event.get_func
+
+    def reworded(self, model):
+        func = original(self, model)
+        func.func = func.func.replace("INSERT INTO", "INSERT  INTO")
+        return func
+
+    monkeypatch.setattr(Event, "get_func", reworded)
+    with pytest.raises(PghistorySqlChanged, match="cannot add pgh_diff"):
+        trigger.get_func(model)
+
+
+def test_generated_columns_are_neither_copied_nor_diffed():
+    with_generated = [model for model in EVENT_MODELS if generated_fields(model)]
+    assert Clause in with_generated
+    for model in with_generated:
+        event_fields = {field.name for field in EVENT_MODELS[model]._meta.fields}
+        for field in generated_fields(model):
+            assert field.name not in event_fields
+            assert field.column in derived_columns(model)
 
 
 def test_a_title_edited_in_the_admin_names_field_values_editor_and_reason(record, login, editor):

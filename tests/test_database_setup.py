@@ -29,6 +29,15 @@ def test_the_suite_runs_on_postgresql():
     assert connection.vendor == "postgresql"
 
 
+@pytest.mark.django_db
+def test_connections_run_without_jit_compilation():
+    """The reader pages' subqueries looked expensive enough to the planner to be compiled,
+    which cost more than running them (settings.py)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone() == ("off",)
+
+
 def test_an_unreachable_database_url_is_one_line():
     result = manage("migrate", env={"DATABASE_URL": "postgres://postgres@127.0.0.1:1/tracker"})
     assert result.returncode == 1
@@ -67,16 +76,40 @@ def test_other_database_errors_keep_their_traceback():
 
 
 def test_the_embedded_server_failing_to_start_is_one_line(tmp_path):
-    """A data folder the server cannot use (here: written by a future version) ends the
-    command with the server's own reason and where to look, not a traceback."""
+    """A data folder the server cannot use (here: written by a future version) ends a
+    command that connects with the server's own reason and where to look, not a traceback."""
     data = tmp_path / "data"
     data.mkdir()
     (data / "PG_VERSION").write_text("99\n")
-    result = manage("check", env={"EMBEDDED_DATABASE_DIR": str(tmp_path)})
+    result = manage("migrate", env={"EMBEDDED_DATABASE_DIR": str(tmp_path)})
     assert result.returncode == 1
     assert result.stderr.startswith("The embedded PostgreSQL did not start:")
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings"],
+        [sys.executable, "manage.py", "help"],
+        [sys.executable, "manage.py", "check"],
+    ],
+    ids=["settings", "help", "check"],
+)
+def test_commands_that_need_no_database_start_no_embedded_server(tmp_path, command):
+    """Only a connection starts the embedded server (exomars_site/embedded_postgresql):
+    loading settings, `help` or `check` leaves its folder untouched, not even a lock."""
+    result = run(
+        command,
+        {
+            "DEBUG": "1",
+            "DJANGO_SETTINGS_MODULE": "exomars_site.settings",
+            "EMBEDDED_DATABASE_DIR": str(tmp_path),
+        },
+    )
+    assert result.returncode == 0, result.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_the_embedded_server_is_not_started_with_a_database_url(tmp_path):

@@ -242,3 +242,41 @@ def test_anonymous_is_sent_to_login(client, changes):
     assert client.get("/timeline/")["Location"].startswith("/accounts/login/")
     htmx = client.get("/timeline/", headers={"HX-Request": "true"})
     assert htmx["HX-Redirect"].startswith("/accounts/login/")
+
+
+def test_pages_walk_every_kind_of_entry_in_order(thirty_changes, negotiation, record, editor):
+    """Each kind's query stops at the end of the page asked for (views.timeline_page): the
+    pages, read one after another, are still the whole timeline in order, each entry once,
+    with changes, new texts and positions interleaved by day."""
+    from agreements.views import timeline_page
+
+    for day in (3, 9, 17):
+        negotiation.position(
+            record.esa,
+            record.clause,
+            "accepts",
+            datetime.date(2013, 1, day),
+            version=negotiation.v2,
+        )
+    wanted = {"agreement": None, "topic": None, "kind": "", "since": None, "until": None}
+    editor._can_read = True
+
+    def key(entry) -> tuple:
+        return (entry.happened_on if hasattr(entry, "guid") else entry.effective_on,
+                getattr(entry, "guid", None) or f"change-{entry.pk}")  # fmt: skip
+
+    def changes():
+        return StatusChange.objects.visible_to(editor).with_subjects().newest_first()
+
+    whole = [key(entry) for entry in timeline_page(editor, changes(), wanted, "1", 1000)]
+    walked, number = [], 1
+    while True:
+        page = timeline_page(editor, changes(), wanted, str(number), 4)
+        walked += [key(entry) for entry in page]
+        if not page.has_next():
+            break
+        number += 1
+    assert walked == whole
+    assert number > 5
+    assert [day for day, _ in whole] == sorted((day for day, _ in whole), reverse=True)
+    assert {guid.split("-")[0] for _, guid in whole} == {"change", "clauseversion", "position"}

@@ -34,15 +34,18 @@ from .negotiation import Agreement, Clause, Milestone, Statement, Topic
 from .record import FundingSource, Party, Person, Programme, Source
 
 
-def derived_columns(model: type[models.Model]) -> list[str]:
-    """Columns no one edits: `updated_at` moves on every save, and a generated column (the
-    stored search document) follows the fields it is made from. Events neither copy nor
-    diff them."""
-    return ["updated_at"] + [
-        field.column
-        for field in model._meta.concrete_fields
-        if isinstance(field, models.GeneratedField)
+def generated_fields(model: type[models.Model]) -> list[models.GeneratedField]:
+    """The model's generated columns (the stored search document): the database computes
+    them from the other fields, so events neither copy nor diff them."""
+    return [
+        field for field in model._meta.concrete_fields if isinstance(field, models.GeneratedField)
     ]
+
+
+def derived_columns(model: type[models.Model]) -> list[str]:
+    """Columns no one edits, left out of a diff: `updated_at` moves on every save, and a
+    generated column follows the fields it is made from."""
+    return ["updated_at"] + [field.column for field in generated_fields(model)]
 
 
 def diff_sql(model: type[models.Model]) -> str:
@@ -58,16 +61,33 @@ def diff_sql(model: type[models.Model]) -> str:
     )
 
 
+class PghistorySqlChanged(Exception):
+    """pghistory's trigger SQL no longer has the shape DiffingTrigger extends."""
+
+
 class DiffingTrigger(PghistoryTrigger):
-    """pghistory's trigger, also storing `pgh_diff` for an update."""
+    """pghistory's trigger, also storing `pgh_diff` for an update.
+
+    pghistory (3.9) offers no hook to add a column to the row its trigger inserts: the
+    column list is built inside `Event.get_func`. So its SQL, one
+    `INSERT INTO "<event table>" (<columns>) VALUES (<values>);`, gets `pgh_diff` put first
+    in both lists. A pghistory whose SQL has another shape fails loudly here (and in
+    tests/test_audit_trail.py) rather than writing events without their diff.
+    """
 
     def get_func(self, model):
         func = super().get_func(model)
         table = f'INSERT INTO "{self.event_model._meta.db_table}" ('
+        values = ") VALUES ("
+        if func.func.count(table) != 1 or func.func.count(values) != 1:
+            raise PghistorySqlChanged(
+                f"pghistory's trigger SQL for {self.event_model.__name__} no longer has one "
+                f"{table!r}...{values!r}; DiffingTrigger (agreements/models/audit.py) cannot "
+                f"add pgh_diff to it: {func.func}"
+            )
         diff = diff_sql(model) if self.row == "NEW" and "UPDATE" in str(self.operation) else "NULL"
-        assert func.func.count(table) == 1 and func.func.count(") VALUES (") == 1
         func.func = func.func.replace(table, f'{table}"pgh_diff", ').replace(
-            ") VALUES (", f") VALUES ({diff}, "
+            values, f"{values}{diff}, "
         )
         return func
 
@@ -114,9 +134,7 @@ def audited(model: type[models.Model], *, name: str = "", trackers=()) -> type[A
     """The event model of `model`: its writes are recorded from the next migration on."""
     opts = model._meta
     name = name or f"{model.__name__}Event"
-    generated = [
-        field.name for field in opts.concrete_fields if isinstance(field, models.GeneratedField)
-    ]
+    generated = [field.name for field in generated_fields(model)]
     return pghistory.create_event_model(
         model,
         *(trackers or (Inserted(), Updated(), Deleted())),

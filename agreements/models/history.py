@@ -12,6 +12,7 @@ from .base import VisibleQuerySet, shared, shared_or_absent
 from .dates import validate_record_date
 from .negotiation import Agreement, Clause, Topic
 from .record import FundingSource, Source
+from .subjects import clause_or_topic_shared, one_subject_constraint, subject_key
 
 
 class HistoryIsAppendOnly(Exception):
@@ -23,8 +24,7 @@ class StatusChangeQuerySet(VisibleQuerySet):
         """Changes whose subject (and the subject's parent) the user may see."""
         return (
             shared_or_absent("agreement")
-            & (Q(clause__isnull=True) | (shared("clause__") & shared("clause__agreement__")))
-            & shared_or_absent("topic")
+            & clause_or_topic_shared()
             & (
                 Q(funding_source__isnull=True)
                 | (shared("funding_source__") & shared("funding_source__programme__"))
@@ -78,37 +78,11 @@ class StatusChange(models.Model):
     Kind = ChangeKind
 
     kind = models.CharField(_("kind of record"), max_length=20, choices=Kind.choices)
-    agreement = models.ForeignKey(
-        Agreement,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="status_changes",
-        verbose_name=_("agreement"),
-    )
-    clause = models.ForeignKey(
-        Clause,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="status_changes",
-        verbose_name=_("clause"),
-    )
-    topic = models.ForeignKey(
-        Topic,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="status_changes",
-        verbose_name=_("topic"),
-    )
-    funding_source = models.ForeignKey(
-        FundingSource,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="status_changes",
-        verbose_name=_("funding source"),
+    agreement = subject_key(Agreement, related_name="status_changes", verbose_name=_("agreement"))
+    clause = subject_key(Clause, related_name="status_changes", verbose_name=_("clause"))
+    topic = subject_key(Topic, related_name="status_changes", verbose_name=_("topic"))
+    funding_source = subject_key(
+        FundingSource, related_name="status_changes", verbose_name=_("funding source")
     )
     from_status = models.CharField(
         _("from"), max_length=20, blank=True, help_text=_("Empty when the record was created.")
@@ -143,38 +117,8 @@ class StatusChange(models.Model):
         verbose_name_plural = _("status changes")
         constraints = [
             # Exactly one subject, and it matches the kind.
-            models.CheckConstraint(
-                condition=(
-                    Q(
-                        kind="agreement",
-                        agreement__isnull=False,
-                        clause__isnull=True,
-                        topic__isnull=True,
-                        funding_source__isnull=True,
-                    )
-                    | Q(
-                        kind="clause",
-                        agreement__isnull=True,
-                        clause__isnull=False,
-                        topic__isnull=True,
-                        funding_source__isnull=True,
-                    )
-                    | Q(
-                        kind="topic",
-                        agreement__isnull=True,
-                        clause__isnull=True,
-                        topic__isnull=False,
-                        funding_source__isnull=True,
-                    )
-                    | Q(
-                        kind="funding_source",
-                        agreement__isnull=True,
-                        clause__isnull=True,
-                        topic__isnull=True,
-                        funding_source__isnull=False,
-                    )
-                ),
-                name="statuschange_one_subject",
+            one_subject_constraint(
+                "statuschange_one_subject", ChangeKind.values, kind_field="kind"
             ),
             models.CheckConstraint(
                 condition=~Q(from_status=models.F("to_status")),

@@ -25,6 +25,8 @@ import datetime
 from django.conf import settings
 from django.db import models
 from django.db.models import Count, Exists, OuterRef, Q, StringAgg, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.db.models.lookups import Exact, GreaterThan
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -35,7 +37,6 @@ from .base import (
     VisibleQuerySet,
     aggregate_per_row,
     shared,
-    shared_or_absent,
     visibility_constraint,
 )
 from .dates import (
@@ -48,6 +49,7 @@ from .dates import (
 from .negotiation import Clause, Topic
 from .record import Party, Source
 from .searching import search_document_field
+from .subjects import clause_or_topic_shared, one_subject_constraint, subject_key
 
 
 class EventIsAppendOnly(Exception):
@@ -232,12 +234,7 @@ class Level(models.TextChoices):
 
 class PositionQuerySet(AppendOnlyQuerySet):
     def visibility_rule(self) -> Q:
-        return (
-            shared()
-            & shared("party__")
-            & (Q(clause__isnull=True) | (shared("clause__") & shared("clause__agreement__")))
-            & shared_or_absent("topic")
-        )
+        return shared() & shared("party__") & clause_or_topic_shared()
 
     def with_details(self):
         return self.select_related(
@@ -279,22 +276,8 @@ class Position(AppendOnlyEvent):
     party = models.ForeignKey(
         Party, on_delete=models.PROTECT, related_name="positions", verbose_name=_("party")
     )
-    clause = models.ForeignKey(
-        Clause,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="positions",
-        verbose_name=_("clause"),
-    )
-    topic = models.ForeignKey(
-        Topic,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="positions",
-        verbose_name=_("topic"),
-    )
+    clause = subject_key(Clause, related_name="positions", verbose_name=_("clause"))
+    topic = subject_key(Topic, related_name="positions", verbose_name=_("topic"))
     stance = models.CharField(_("stance"), max_length=30, choices=Stance.choices)
     reservation = models.CharField(
         _("kind of reservation"),
@@ -339,10 +322,11 @@ class Position(AppendOnlyEvent):
         verbose_name_plural = _("positions")
         constraints = [
             visibility_constraint("position"),
-            models.CheckConstraint(
-                condition=Q(clause__isnull=False, topic__isnull=True)
-                | Q(clause__isnull=True, topic__isnull=False, version__isnull=True),
-                name="position_one_subject",
+            # About a clause or a topic; only a clause has versions to refer to.
+            one_subject_constraint(
+                "position_one_subject",
+                ["clause", "topic"],
+                also={"topic": {"version__isnull": True}},
             ),
             models.CheckConstraint(
                 condition=Q(stance__in=Stance.values), name="position_stance_valid"
@@ -395,8 +379,9 @@ class Position(AppendOnlyEvent):
 
 def with_levels(clauses, day: datetime.date | None = None):
     """`clauses` (a `visible_to` queryset) with each one's agreement level as of `day`
-    (today's when None): `level`, and what it is made of, as columns of the clauses' own
-    query (one query for a whole agreement, whatever its size).
+    (today's when None): `level`, with `current_version_pk`, `current_version_number` and
+    `level_parties` (how many negotiating parties the reader sees), as columns of the
+    clauses' own query (one query for a whole agreement, whatever its size).
 
     The negotiating parties are the agreement's. A clause is
     - *reserved* while one of them holds a reservation;
@@ -407,47 +392,62 @@ def with_levels(clauses, day: datetime.date | None = None):
     Only the positions the reader may see count: a confidential reservation does not show.
     """
     reader = clauses.reader
-    versions = ClauseVersion.objects.visible_to(reader).as_of(day)
-    current = (
-        Position.objects.visible_to(reader)
-        .current(day)
-        .filter(party__agreements=OuterRef("agreement"))
-    )
-    accepting = current.filter(stance__in=ACCEPTING)
-    of_current = Q(version=OuterRef("current_version_pk"))
-
-    def count(positions):
-        return aggregate_per_row(positions, "clause", Count("pk"), 0)
-
-    clauses = clauses.annotate(
-        current_version_pk=Subquery(
-            versions.filter(clause=OuterRef("pk")).order_by("-number").values("pk")[:1]
-        ),
-        current_version_number=Subquery(
-            versions.filter(clause=OuterRef("pk")).order_by("-number").values("number")[:1]
-        ),
+    latest = (
+        ClauseVersion.objects.visible_to(reader)
+        .as_of(day)
+        .filter(clause=OuterRef("pk"))
+        .order_by("-number")
     )
     clauses = clauses.annotate(
+        current_version_pk=Subquery(latest.values("pk")[:1]),
+        current_version_number=Subquery(latest.values("number")[:1]),
         level_parties=aggregate_per_row(
             Party.objects.visible_to(reader), "agreements", Count("pk"), 0, outer="agreement"
         ),
-        level_accepting=count(accepting.filter(of_current)),
-        level_ad_referendum=count(
-            accepting.filter(of_current, stance=Stance.ACCEPTS_AD_REFERENDUM)
-        ),
-        level_stale=count(accepting.exclude(of_current)),
-        level_reserving=count(current.filter(stance=Stance.RESERVES)),
     )
-    everyone_accepts = Q(level_parties__gt=0, level_accepting=models.F("level_parties"))
-    return clauses.annotate(
-        level=models.Case(
-            models.When(level_reserving__gt=0, then=Value(Level.RESERVED)),
-            models.When(everyone_accepts & Q(level_ad_referendum=0), then=Value(Level.AGREED)),
-            models.When(everyone_accepts, then=Value(Level.AD_REFERENDUM)),
-            models.When(level_stale__gt=0, then=Value(Level.STALE)),
-            default=Value(Level.OPEN),
-            output_field=models.CharField(),
+    # One grouped subquery over the clause's current positions counts every kind of
+    # position at once and decides the level in it. Counts as separate columns cost a
+    # subquery each, and the CASE that reads them repeated each one again (nine passes
+    # over the current positions per clause).
+    of_current = Q(version=OuterRef("current_version_pk"))
+    accepting = Q(stance__in=ACCEPTING)
+
+    def count(condition: Q) -> Count:
+        return Count("pk", filter=condition)
+
+    everyone_accepts = GreaterThan(OuterRef("level_parties"), 0) & Exact(
+        count(accepting & of_current), OuterRef("level_parties")
+    )
+    levels = (
+        Position.objects.visible_to(reader)
+        .current(day)
+        .filter(clause=OuterRef("pk"), party__agreements=OuterRef("agreement"))
+        .order_by()
+        .values("clause")
+        .annotate(
+            level=models.Case(
+                models.When(
+                    GreaterThan(count(Q(stance=Stance.RESERVES)), 0),
+                    then=Value(Level.RESERVED),
+                ),
+                models.When(
+                    everyone_accepts
+                    & Exact(count(Q(stance=Stance.ACCEPTS_AD_REFERENDUM) & of_current), 0),
+                    then=Value(Level.AGREED),
+                ),
+                models.When(everyone_accepts, then=Value(Level.AD_REFERENDUM)),
+                models.When(
+                    GreaterThan(count(accepting & ~of_current), 0), then=Value(Level.STALE)
+                ),
+                default=Value(Level.OPEN),
+                output_field=models.CharField(),
+            )
         )
+        .values("level")
+    )
+    # A clause with no current position is open.
+    return clauses.annotate(
+        level=Coalesce(Subquery(levels), Value(Level.OPEN), output_field=models.CharField())
     )
 
 
