@@ -258,7 +258,14 @@ def test_pages_walk_every_kind_of_entry_in_order(thirty_changes, negotiation, re
             datetime.date(2013, 1, day),
             version=negotiation.v2,
         )
-    wanted = {"agreement": None, "topic": None, "kind": "", "since": None, "until": None}
+    wanted = {
+        "agreement": None,
+        "topic": None,
+        "kind": "",
+        "since": None,
+        "until": None,
+        "recorded_since": None,
+    }
     editor._can_read = True
 
     def key(entry) -> tuple:
