@@ -31,7 +31,7 @@ from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from . import briefing, clock, events, exports, record_cache, redline, tables
+from . import briefing, clock, dependencies, events, exports, record_cache, redline, tables
 from . import search as record_search
 from .forms import (
     ClauseFilterForm,
@@ -45,6 +45,7 @@ from .models import (
     Agreement,
     Clause,
     ClauseVersion,
+    FundingSource,
     Level,
     Milestone,
     Party,
@@ -385,6 +386,8 @@ def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
         # The latest lines; the timeline, filtered to this agreement, has them all.
         "changes": lazy(lambda: latest_changes[:AGREEMENT_HISTORY]),
         "more_changes": lazy(lambda: len(latest_changes) > AGREEMENT_HISTORY),
+        "links": lazy(lambda: dependencies.panel(user, found)),
+        "path": lazy(lambda: dependencies.path_to_signature(user, found)),
     }
     return render_page(request, "agreements/agreement_detail.html", "clauses", context)
 
@@ -481,6 +484,7 @@ def clause_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         "position_columns": tables.POSITIONS,
         "changes": history_of(user, clause=clause),
+        "links": lazy(lambda: dependencies.panel(user, clause)),
     }
     return render_page(request, "agreements/clause_detail.html", "history", context)
 
@@ -577,6 +581,7 @@ def topic_detail(request: HttpRequest, slug: str) -> HttpResponse:
     user = request.user
     visible = Topic.objects.visible_to(user)
     found = get_object_or_404(visible.only("pk", "slug", "title"), slug=slug)
+    links = lazy(lambda: dependencies.panel(user, found))
     context = {
         "title": found.title,
         "crumbs": [(reverse("agreements:topic_list"), _("Topics"))],
@@ -589,6 +594,11 @@ def topic_detail(request: HttpRequest, slug: str) -> HttpResponse:
         ),
         "position_columns": tables.TOPIC_POSITIONS,
         "changes": history_of(user, topic=found),
+        "links": links,
+        # The money that depends on the topic (issue 17 too): funding it holds up.
+        "money": lazy(
+            lambda: [row for row in links.holds_up if isinstance(row[1].record, FundingSource)]
+        ),
     }
     return render_page(request, "agreements/topic_detail.html", "history", context)
 

@@ -219,7 +219,9 @@ class LinkQuerySet(VisibleQuerySet):
         return self.annotate(condition_met=met, met_on=met_on)
 
     def open_blockers(self, today: datetime.date | None = None):
-        return self.blockers().with_condition(today).filter(condition_met=False)
+        """The blockers whose condition is not met (yet)."""
+        rows = self if "condition_met" in self.query.annotations else self.with_condition(today)
+        return rows.blockers().filter(condition_met=False)
 
 
 @dataclass(frozen=True)
