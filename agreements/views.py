@@ -13,7 +13,8 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import wraps
+from functools import reduce, wraps
+from operator import or_
 
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
@@ -27,6 +28,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
@@ -34,6 +36,7 @@ from django.views.decorators.vary import vary_on_headers
 from . import briefing, clock, dependencies, events, exports, record_cache, redline, tables
 from . import search as record_search
 from .forms import (
+    BlockedFilterForm,
     ClauseFilterForm,
     CompareForm,
     ListFilterForm,
@@ -267,7 +270,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         )
         shown = list(rows.order_by("-updated_at", "title")[: DASHBOARD_AGREEMENTS + 1])
         attach_status_lines(shown, user)
-        return shown
+        return dependencies.blocked_counts(user, shown)
 
     context = {
         # The most recently active, and one more: it says whether to link to the list.
@@ -821,3 +824,51 @@ def healthz(request: HttpRequest) -> HttpResponse:
     except Exception:
         return HttpResponse("unavailable\n", status=503, content_type="text/plain")
     return HttpResponse("ok\n", content_type="text/plain")
+
+
+@reader_page
+def blocked(request: HttpRequest) -> HttpResponse:
+    """Every record with an open blocker, filterable by the record's kind and the blocker's
+    (and by agreement); one row per open blocker, paged."""
+    user = request.user
+    today = clock.today()
+    kinds = [(side, str(label)) for side, label in dependencies.RECORD_KIND_LABELS.items()]
+    form = BlockedFilterForm(request.GET, kinds=kinds)
+    context = {"form": form, "kinds": kinds, "page_obj": None}
+    template = "agreements/blocked.html"
+    if not form.is_valid():
+        return render_page(request, template, "results", context, status=400)
+
+    def rows() -> QuerySet:
+        links = dependencies.links_of(user, today).open_blockers(today)
+        wanted = form.cleaned_data
+        if wanted["kind"]:
+            links = links.filter(
+                reduce(or_, (Q(**{f"{side}__isnull": False}) for side in wanted["kind"]))
+            )
+        if wanted["by"]:
+            links = links.filter(
+                reduce(or_, (Q(**{f"to_{side}__isnull": False}) for side in wanted["by"]))
+            )
+        if wanted["agreement"]:
+            slug = wanted["agreement"]
+            links = links.filter(Q(agreement__slug=slug) | Q(clause__agreement__slug=slug))
+        return links.order_by("linked_on", "id")
+
+    def page():
+        found = paginate(request, rows(), LIST_PAGE_SIZE)
+        found.rows = [
+            (link, dependencies.RecordFacts.of(link.record, today),
+             dependencies.RecordFacts.of(link.other, today))
+            for link in found
+        ]  # fmt: skip
+        return found
+
+    context["page_obj"] = page_obj = lazy(page)
+    context["count"] = lazy(
+        lambda: (
+            ngettext("%(count)d open blocker", "%(count)d open blockers", page_obj.paginator.count)
+            % {"count": page_obj.paginator.count}
+        )
+    )
+    return render_page(request, template, "results", context)
