@@ -516,7 +516,7 @@ def check_link(link: Link) -> None:
         elif CONDITION_SIDES[LiftingCondition(link.condition)] != side:
             fitting = [c.label for c, s in CONDITION_SIDES.items() if s == side]
             raise LinkError(
-                _("A %(kind)s lifts a blocker only when %(conditions)s.")
+                _("A blocker of this kind (%(kind)s) is lifted only when %(conditions)s.")
                 % {
                     "kind": SIDE_MODELS[side]._meta.verbose_name,
                     "conditions": _(" or ").join(str(label) for label in fitting),

@@ -67,7 +67,7 @@ def test_a_condition_that_does_not_fit_is_a_form_error(record, login, editor):
     )  # fmt: skip
     response = login(editor).post(url("topic_change", record.topic.pk), data)
     assert response.status_code == 200
-    assert "lifts a blocker only when" in response.content.decode()
+    assert "is lifted only when" in response.content.decode()
     assert not Link.objects.exists()
 
 
