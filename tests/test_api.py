@@ -43,6 +43,7 @@ LISTS = {
     "status-changes": "/api/v1/status-changes/",
     "clause-versions": "/api/v1/clause-versions/",
     "positions": "/api/v1/positions/",
+    "links": "/api/v1/links/",
 }
 
 

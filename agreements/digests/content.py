@@ -324,6 +324,7 @@ class DigestContent:
     statements: list[Statement]
     versions: list[ClauseVersion] = field(default_factory=list)
     positions: list[Position] = field(default_factory=list)
+    links: list = field(default_factory=list)  # what holds it up (digests/links.py)
     standing: list[StandingLine] = field(default_factory=list)
     programme_names: dict[int, str] = field(default_factory=dict)  # visible ones only
     upcoming: list[DateLine] = field(default_factory=list)
@@ -337,12 +338,17 @@ class DigestContent:
             and not self.statements
             and not self.versions
             and not self.positions
+            and not self.links
         )
 
     @property
     def item_count(self) -> int:
         return (
-            len(self.changes.rows) + len(self.statements) + len(self.versions) + len(self.positions)
+            len(self.changes.rows)
+            + len(self.statements)
+            + len(self.versions)
+            + len(self.positions)
+            + len(self.links)
         )
 
 
@@ -463,12 +469,15 @@ def collect(subscription: Subscription, today: datetime.date) -> DigestContent:
             .values_list("pk", "name")
         )
     upcoming, overdue = upcoming_and_overdue(subscription, follows, today)
+    from .links import pending_link_lines
+
     return DigestContent(
         follows=follows,
         changes=changes,
         statements=statements,
         versions=versions,
         positions=positions,
+        links=pending_link_lines(subscription, follows, today),
         standing=standing_lines(subscription, follows, changes),
         programme_names=programme_names,
         upcoming=upcoming,

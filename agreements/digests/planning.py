@@ -22,6 +22,7 @@ from ..models import (
     Subscription,
 )
 from .content import collect
+from .links import link_items
 from .schedule import next_due_after, schedule_subscriptions
 from .unsubscribe import unsubscribe_url
 from .wording import email_locale, render_digest
@@ -165,6 +166,7 @@ def plan_digest(subscription: Subscription, now: datetime.datetime) -> DigestRes
                 DigestItem(subscription=subscription, delivery=delivery, position=position)
                 for position in content.positions
             ),
+            link_items(subscription, delivery, content),
         )
         while batch := list(itertools.islice(items, ITEM_BATCH_SIZE)):
             DigestItem.objects.bulk_create(batch)

@@ -15,6 +15,7 @@ from ..models import (
     ClauseVersion,
     DigestDelivery,
     DigestItem,
+    Link,
     Position,
     Statement,
     StatusChange,
@@ -110,11 +111,13 @@ def why_not_deliverable(delivery: DigestDelivery) -> str:
     visible_statement = Statement.objects.visible_to(user).filter(pk=OuterRef("statement_id"))
     visible_version = ClauseVersion.objects.visible_to(user).filter(pk=OuterRef("version_id"))
     visible_position = Position.objects.visible_to(user).filter(pk=OuterRef("position_id"))
+    visible_link = Link.objects.visible_to(user).filter(pk=OuterRef("link_id"))
     hidden = DigestItem.objects.filter(delivery=delivery).filter(
         (Q(change__isnull=False) & ~Exists(visible_change))
         | (Q(statement__isnull=False) & ~Exists(visible_statement))
         | (Q(version__isnull=False) & ~Exists(visible_version))
         | (Q(position__isnull=False) & ~Exists(visible_position))
+        | (Q(link__isnull=False) & ~Exists(visible_link))
     )
     if hidden.exists():
         return "an item was hidden from the recipient"
