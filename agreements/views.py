@@ -855,6 +855,17 @@ def blocked(request: HttpRequest) -> HttpResponse:
             links = links.filter(Q(agreement__slug=slug) | Q(clause__agreement__slug=slug))
         return links.order_by("linked_on", "id")
 
+    wanted_format = exports.requested_format(request)
+    if wanted_format:
+        return exports.download(
+            request,
+            wanted_format,
+            name="blocked",
+            title=str(_("What is blocked")),
+            columns=tables.BLOCKED,
+            rows=rows(),
+        )
+
     def page():
         found = paginate(request, rows(), LIST_PAGE_SIZE)
         found.rows = [

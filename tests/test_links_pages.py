@@ -125,3 +125,32 @@ def test_an_overdue_decision_is_shown_overdue(record, editor, stakeholder):
     (step,) = dependencies.path_to_signature(stakeholder, record.agreement, AS_OF)
     assert not step.facts.overdue
     assert Link.objects.count() == 1
+
+
+def test_blocked_downloads_as_csv_without_what_readers_cannot_see(
+    record, editor, login, stakeholder
+):
+    blocked_by(record.agreement, record.potential, editor)
+    blocked_by(record.agreement, record.internal_topic, editor)
+    response = login(stakeholder).get(reverse("agreements:blocked"), {"format": "csv"})
+    assert response.status_code == 200
+    text = b"".join(response.streaming_content).decode()
+    assert "Science Programme Committee" in text
+    assert "Negotiating margin" not in text
+
+
+def test_blocked_filters_by_kind_and_blocker(record, editor, login, stakeholder):
+    blocked_by(record.agreement, record.potential, editor)
+    blocked_by(record.clause, record.topic, editor)
+    client = login(stakeholder)
+    page = client.get(reverse("agreements:blocked"), {"kind": "clause"}).content.decode()
+    assert "Proton launchers" in page and "Science Programme Committee" not in page
+    page = client.get(reverse("agreements:blocked"), {"by": "funding_source"}).content.decode()
+    assert "Proton launchers" not in page and "Science Programme Committee" in page
+    fragment = client.get(
+        reverse("agreements:blocked"), {"kind": "unknown"}, headers={"HX-Request": "true"}
+    )
+    assert fragment.status_code == 200 and "<html" not in fragment.content.decode()
+    assert client.get(reverse("agreements:blocked"), {"agreement": "no such/"}).status_code == 400
+    empty = client.get(reverse("agreements:blocked"), {"kind": "milestone"}).content.decode()
+    assert "Nothing is blocked." in empty

@@ -378,6 +378,10 @@ class Link(VisibleRecord):
         return getattr(self, f"to_{self.other_key.side}")
 
     @property
+    def condition_label(self) -> str:
+        return str(self.get_condition_display())
+
+    @property
     def is_open(self) -> bool:
         """From `with_condition()`: a blocker whose condition is not met yet."""
         return self.kind == LinkKind.BLOCKED_BY and self.condition_met is False
