@@ -9,6 +9,8 @@ that keeps a digest from being sent twice.
 
 from __future__ import annotations
 
+import copy
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -30,7 +32,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.text import format_lazy
+from django.utils.text import capfirst, format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -39,17 +41,22 @@ from .forms import MAX_SEARCH_LENGTH, CheckedModelMultipleChoiceField
 from .models import (
     EARLIEST_DATE,
     LATEST_DATE,
+    SIDE_BY_MODEL,
+    SIDE_MODELS,
+    SIDES,
     Agreement,
     Clause,
     ClauseVersion,
     DatePrecision,
     DigestDelivery,
     FundingSource,
+    Link,
     Milestone,
     Party,
     Person,
     Position,
     Programme,
+    RecordKey,
     Source,
     Statement,
     StatusChange,
@@ -692,6 +699,188 @@ class StatusRecordInline(MalformedInputRefused, admin.TabularInline):
     can_delete = False
 
 
+# Links: what holds what up ------------------------------------------------------------------
+
+
+def link_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    """Every record a link may reach, grouped by kind: ("clause:12", "Clause 2 · …")."""
+    groups = []
+    for side in SIDES:
+        model = SIDE_MODELS[side]
+        records = model.objects.all()
+        if side == "clause":
+            records = records.select_related("agreement")
+        groups.append(
+            (
+                capfirst(model._meta.verbose_name_plural),
+                [(f"{side}:{record.pk}", str(record)) for record in records],
+            )
+        )
+    return groups
+
+
+class LinkForm(forms.ModelForm):
+    """One link of a record's page; `other` is the record at the link's other end."""
+
+    other = forms.ChoiceField(label=gettext_lazy("record"), choices=link_choices)
+
+    class Meta:
+        model = Link
+        fields = ("kind", "condition", "lag_days", "linked_on", "note", "source", "visibility")
+        widgets = {"note": forms.Textarea(attrs={"rows": 2, "cols": 30})}
+
+    # The prefix of the fields that hold `other`: "to_" on the record's own links, "" on
+    # the links that reach it. Set by the inline.
+    other_prefix = "to_"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            key = self.other_key_of(self.instance)
+            self.initial["other"] = f"{key.side}:{key.pk}"
+
+    def other_key_of(self, link: Link) -> RecordKey:
+        return link.other_key if self.other_prefix == "to_" else link.record_key
+
+    def clean(self):
+        cleaned = super().clean()
+        other = cleaned.get("other")
+        if not other or not cleaned.get("kind"):
+            return cleaned
+        side, pk = other.split(":")
+        for each in SIDES:
+            setattr(self.instance, f"{self.other_prefix}{each}_id", None)
+        setattr(self.instance, f"{self.other_prefix}{side}_id", int(pk))
+        return cleaned
+
+
+class LinkFormSet(forms.BaseInlineFormSet):
+    """A record's links; the last of a page's link formsets checks cycles for all of them,
+    so that two links saved together in the two inlines are refused together."""
+
+    link_siblings: list[LinkFormSet] = ()
+    checks_cycles = True
+
+    def parent_key(self) -> RecordKey:
+        # A record being added has no id yet: 0 stands for it in the graph.
+        return RecordKey(SIDE_BY_MODEL[type(self.instance)], self.instance.pk or 0)
+
+    def proposed(self) -> tuple[list[Link], set[int]]:
+        """The links as this formset would save them, with both sides set, and the ids of
+        those it would delete."""
+        links, removed = [], set()
+        parent = self.parent_key()
+        for form in self.forms:
+            if not hasattr(form, "cleaned_data") or (
+                not form.has_changed() and not form.instance.pk
+            ):
+                continue
+            if self.can_delete and self._should_delete_form(form):
+                if form.instance.pk:
+                    removed.add(form.instance.pk)
+                continue
+            link = form.instance
+            prefix = "" if form.other_prefix == "to_" else "to_"
+            setattr(link, f"{prefix}{parent.side}_id", parent.pk)
+            links.append(link)
+        return links, removed
+
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        for form in self.forms:
+            if not hasattr(form, "cleaned_data") or not form.cleaned_data.get("kind"):
+                continue
+            if self.can_delete and self._should_delete_form(form):
+                continue
+            link = copy.copy(form.instance)
+            prefix = "" if form.other_prefix == "to_" else "to_"
+            parent = self.parent_key()
+            setattr(link, f"{prefix}{parent.side}_id", parent.pk)
+            try:
+                services.check_link(link)
+            except services.LinkError as error:
+                form.add_error(error.field if error.field in form.fields else None, str(error))
+        if not self.checks_cycles or any(self.errors):
+            return
+        links, removed = self.proposed()
+        for sibling in self.link_siblings:
+            if not sibling.is_valid():
+                return
+            more, gone = sibling.proposed()
+            links += more
+            removed |= gone
+        try:
+            services.check_no_cycle([copy.copy(link) for link in links], removed)
+        except services.LinkError as error:
+            raise ValidationError(str(error)) from error
+
+
+class LinkInline(MalformedInputRefused, admin.TabularInline):
+    model = Link
+    form = LinkForm
+    formset = LinkFormSet
+    extra = 0
+    fields = ("kind", "other", "condition", "lag_days", "linked_on", "note", "source", "visibility")
+    autocomplete_fields = ("source",)
+    other_prefix = "to_"
+
+    def get_formset(self, request: HttpRequest, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form = type("LinkForm", (formset.form,), {"other_prefix": self.other_prefix})
+        return formset
+
+
+def link_inlines(side: str) -> list[type[LinkInline]]:
+    """The two link inlines of a record page: what the record waits on (and its other
+    links), and what waits on it."""
+    own = type(
+        f"{side}OwnLinksInline",
+        (LinkInline,),
+        {
+            "fk_name": side,
+            "other_prefix": "to_",
+            "verbose_name": gettext_lazy("link from this record (blocked by, precedes, …)"),
+            "verbose_name_plural": gettext_lazy("Blocked by, precedes, package, related"),
+        },
+    )
+    incoming = type(
+        f"{side}IncomingLinksInline",
+        (LinkInline,),
+        {
+            "fk_name": f"to_{side}",
+            "other_prefix": "",
+            "verbose_name": gettext_lazy("link to this record (what it holds up, …)"),
+            "verbose_name_plural": gettext_lazy("Holds up, and other links to this record"),
+        },
+    )
+    return [own, incoming]
+
+
+class LinkedRecordAdmin:
+    """A record admin with the two link inlines, saved together through
+    `services.record_links` (one lock, one cycle check for both)."""
+
+    def _create_formsets(self, request, obj, change):
+        formsets, inline_instances = super()._create_formsets(request, obj, change)
+        linked = [formset for formset in formsets if isinstance(formset, LinkFormSet)]
+        for formset in linked:
+            formset.link_siblings = [other for other in linked if other is not formset]
+            formset.checks_cycles = formset is linked[-1]
+        return formsets, inline_instances
+
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        linked = [formset for formset in formsets if isinstance(formset, LinkFormSet)]
+        super().save_related(request, form, [f for f in formsets if f not in linked], change)
+        links, removed = [], []
+        for formset in linked:
+            links += formset.save(commit=False)
+            removed += formset.deleted_objects
+        if links or removed:
+            services.record_links(links, by=request.user, removed=removed)
+
+
 # Parties, people, sources -------------------------------------------------------------------
 
 
@@ -802,7 +991,7 @@ class ProgrammeAdmin(VisibleRecordAdmin):
 
 
 @admin.register(FundingSource)
-class FundingSourceAdmin(StatusRecordAdmin):
+class FundingSourceAdmin(LinkedRecordAdmin, StatusRecordAdmin):
     list_display = (
         "title",
         "programme",
@@ -815,6 +1004,7 @@ class FundingSourceAdmin(StatusRecordAdmin):
     list_filter = ("status", "programme", "visibility")
     search_fields = ("title", "condition")
     autocomplete_fields = ("programme", "contributor", "source")
+    inlines = [*link_inlines("funding_source"), HistoryInline]
     fieldsets = (
         (
             None,
@@ -854,13 +1044,13 @@ class ClauseInline(StatusRecordInline):
 
 
 @admin.register(Agreement)
-class AgreementAdmin(StatusRecordAdmin):
+class AgreementAdmin(LinkedRecordAdmin, StatusRecordAdmin):
     list_display = ("title", "programme", "status_label", "clause_count", "shown_to")
     list_filter = ("status", "programme", "visibility")
     search_fields = ("title", "summary")
     prepopulated_fields = {"slug": ("title",)}
     autocomplete_fields = ("parties", "programme")
-    inlines = [ClauseInline, HistoryInline]
+    inlines = [ClauseInline, *link_inlines("agreement"), HistoryInline]
     fieldsets = (
         (None, {"fields": ("title", "slug", "parties", "programme", "summary", "visibility")}),
         StatusRecordAdmin.status_fieldset,
@@ -1019,7 +1209,7 @@ class BulkPositionForm(forms.Form):
 
 
 @admin.register(Clause)
-class ClauseAdmin(StatusRecordAdmin):
+class ClauseAdmin(LinkedRecordAdmin, StatusRecordAdmin):
     form = ClauseForm
     list_display = (
         "reference",
@@ -1033,7 +1223,7 @@ class ClauseAdmin(StatusRecordAdmin):
     list_filter = ("status", "agreement", "visibility")
     search_fields = ("reference", "title", "text")
     autocomplete_fields = ("agreement", "obligated_party")
-    inlines = [ClauseVersionInline, PositionInline, HistoryInline]
+    inlines = [ClauseVersionInline, PositionInline, *link_inlines("clause"), HistoryInline]
     actions = ["change_status_of_selected", "record_position_on_selected"]
     fieldsets = (
         (
@@ -1295,7 +1485,7 @@ class ClauseVersionAdmin(AppendOnlyAdmin):
 
 
 @admin.register(Topic)
-class TopicAdmin(StatusRecordAdmin):
+class TopicAdmin(LinkedRecordAdmin, StatusRecordAdmin):
     list_display = ("title", "status_label", "next_step", "shown_to")
     list_filter = ("status", "visibility")
     search_fields = ("title", "summary", "next_step")
@@ -1305,13 +1495,14 @@ class TopicAdmin(StatusRecordAdmin):
         (None, {"fields": ("title", "slug", "parties", "summary", "next_step", "visibility")}),
         StatusRecordAdmin.status_fieldset,
     )
+    inlines = [*link_inlines("topic"), HistoryInline]
 
 
 # Milestones and statements ------------------------------------------------------------------
 
 
 @admin.register(Milestone)
-class MilestoneAdmin(VisibleRecordAdmin):
+class MilestoneAdmin(LinkedRecordAdmin, VisibleRecordAdmin):
     list_display = ("title", "kind", "when", "agreement", "topic", "programme", "shown_to")
     list_filter = ("kind", "precision", "visibility")
     search_fields = ("title", "description")
@@ -1321,6 +1512,7 @@ class MilestoneAdmin(VisibleRecordAdmin):
         "title",
         "kind",
         ("happens_on", "precision"),
+        "done_on",
         "description",
         "agreement",
         "topic",
@@ -1328,6 +1520,8 @@ class MilestoneAdmin(VisibleRecordAdmin):
         "source",
         "visibility",
     )
+
+    inlines = link_inlines("milestone")
 
     @admin.display(description=gettext_lazy("date"), ordering="happens_on")
     def when(self, obj: Milestone) -> str:

@@ -32,11 +32,14 @@ from django.db import models, transaction
 from . import services
 from .audit_trail import recorded
 from .models import (
+    SIDE_BY_MODEL,
+    SIDES,
     Agreement,
     Clause,
     ClauseVersion,
     DatePrecision,
     FundingSource,
+    Link,
     Milestone,
     Party,
     Person,
@@ -250,6 +253,7 @@ class DemoLoader:
         self.load_milestones(programme, agreement, topics)
         self.load_statements(people, agreement, topics)
         self.load_negotiation(parties, agreement, topics)
+        self.load_links(programme, agreement, topics)
 
     def load_parties(self) -> dict[str, Party]:
         rows = [
@@ -560,6 +564,56 @@ class DemoLoader:
                     **links,
                 },
             )
+
+    def load_links(
+        self, programme: Programme, agreement: Agreement, topics: dict[str, Topic]
+    ) -> None:
+        """What holds the signature up (issue 12): the programme's open money, and what
+        that money waits on; the three clauses are one package."""
+        spc = FundingSource.objects.get(
+            programme=programme, title="Science Programme Committee contribution"
+        )
+        savings = FundingSource.objects.get(
+            programme=programme, title="Launch savings from a shared Proton launch in 2022"
+        )
+        decision = Milestone.objects.get(
+            title="Science Programme Committee decision on EUR 50 million"
+        )
+        clauses = list(agreement.clauses.order_by("position"))
+        blocked_by, package = Link.Kind.BLOCKED_BY, Link.Kind.PACKAGE
+        rows = [
+            (agreement, blocked_by, spc, "The draft cannot be signed while its money is open."),
+            (agreement, blocked_by, savings, "The draft cannot be signed while its money is open."),
+            (spc, blocked_by, decision, "The committee decides on its contribution."),
+            (savings, blocked_by, topics["juice"], "The savings exist only with a Juice deal."),
+            *(
+                (clause, package, clauses[0], "Approved together with the draft.")
+                for clause in clauses[1:]
+            ),
+        ]
+        for record, kind, other, note in rows:
+            side, other_side = SIDE_BY_MODEL[type(record)], SIDE_BY_MODEL[type(other)]
+            lookup = {
+                "kind": kind,
+                **{s: None for s in SIDES},
+                **{f"to_{s}": None for s in SIDES},
+                side: record,
+                f"to_{other_side}": other,
+            }
+            if Link.objects.filter(**lookup).exists():
+                self.report(f"Found link: {record} · {kind} · {other}")
+                continue
+            services.record_link(
+                record,
+                kind,
+                other,
+                by=self.editor,
+                note=note,
+                source=self.source,
+                linked_on=DRAFT_APPROVED_ON,
+                recorded_at=self.next_recorded_at(),
+            )
+            self.report(f"Created link: {record} · {kind} · {other}")
 
     def load_statements(
         self, people: dict[str, Person], agreement: Agreement, topics: dict[str, Topic]

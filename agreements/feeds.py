@@ -17,6 +17,7 @@ import icalendar
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.syndication.views import Feed
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
@@ -25,7 +26,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
-from . import events
+from . import dependencies, events
 from .digests import funding_detail
 from .emails import absolute_url, site_host
 from .models import (
@@ -210,6 +211,21 @@ def milestones_calendar(request: HttpRequest, token: str) -> HttpResponse:
     )
     calendar.add("x-wr-timezone", settings.TIME_ZONE)
 
+    # What each date holds up (issue 12): the open blockers on a milestone or a funding
+    # decision, as the user may see them; one query.
+    holds_up: dict[tuple[str, int], list[str]] = {}
+    for link in (
+        dependencies.links_of(user)
+        .open_blockers()
+        .filter(Q(to_milestone__isnull=False) | Q(to_funding_source__isnull=False))
+    ):
+        key = link.other_key
+        holds_up.setdefault((key.side, key.pk), []).append(str(link.record))
+
+    def holding_up(side: str, pk: int) -> str:
+        blocked = holds_up.get((side, pk))
+        return _("Holds up: %(records)s") % {"records": "; ".join(blocked)} if blocked else ""
+
     milestones = Milestone.objects.visible_to(user).with_subjects()
     for milestone in milestones.order_by("happens_on", "pk"):
         calendar.add_component(
@@ -221,6 +237,7 @@ def milestones_calendar(request: HttpRequest, token: str) -> HttpResponse:
                 description=[
                     str(milestone.get_kind_display()),
                     str(milestone.subject or ""),
+                    holding_up("milestone", milestone.pk),
                     milestone.description,
                 ],
                 url=absolute_url(milestone.get_absolute_url()),
@@ -244,6 +261,7 @@ def milestones_calendar(request: HttpRequest, token: str) -> HttpResponse:
                 description=[
                     _("%(programme)s: %(funding)s")
                     % {"programme": funding.programme, "funding": funding_detail(funding)},
+                    holding_up("funding_source", funding.pk),
                     funding.condition,
                 ],
                 url=absolute_url(funding.get_absolute_url()),

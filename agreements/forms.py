@@ -288,3 +288,30 @@ class CompareForm(ReaderQueryForm):
         cleaned["old"], cleaned["new"] = old, new
         cleaned["view"] = cleaned.get("view") or self.INLINE
         return cleaned
+
+
+class BlockedFilterForm(ReaderQueryForm):
+    """The filters of /blocked/: what kind of record is blocked, what kind blocks it, and
+    an agreement (the dashboard's "Blocked" count links here with it)."""
+
+    kind = forms.MultipleChoiceField(
+        label=_("Blocked record"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    by = forms.MultipleChoiceField(
+        label=_("Blocked by"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    agreement = forms.SlugField(label=_("Agreement"), required=False, max_length=80)
+
+    def __init__(self, data: QueryDict | None, *, kinds: list[tuple[str, str]]):
+        super().__init__(data)
+        for name in ("kind", "by"):
+            self.fields[name].choices = kinds
+            self.drop_unknown(name, (value for value, _label in kinds))
+
+    @property
+    def selected_kinds(self) -> list[str]:
+        return self.data.getlist("kind")
+
+    @property
+    def selected_blockers(self) -> list[str]:
+        return self.data.getlist("by")

@@ -40,9 +40,10 @@ RECORD_MODELS: list[type[models.Model]] = [
     domain.StatusChange,
     domain.ClauseVersion,
     domain.Position,
+    domain.Link,
 ]
-# Rows that name the account that recorded them.
-RECORDED_BY_MODELS = {domain.StatusChange, domain.ClauseVersion, domain.Position}
+# Rows that name the account that recorded them (a link's may be empty).
+RECORDED_BY_MODELS = {domain.StatusChange, domain.ClauseVersion, domain.Position, domain.Link}
 
 Progress = Callable[[str], None]
 
@@ -56,6 +57,7 @@ def export_record(progress: Progress | None = None) -> dict[str, Any]:
         Q(recorded_status_changes__isnull=False)
         | Q(recorded_clauseversions__isnull=False)
         | Q(recorded_positions__isnull=False)
+        | Q(pk__in=domain.Link.objects.values("recorded_by"))
     ).distinct()
     usernames = dict(users.values_list("pk", "username"))
     data: dict[str, Any] = {
@@ -91,7 +93,8 @@ def export_record(progress: Progress | None = None) -> dict[str, Any]:
             row.pop("model", None)
             if model in RECORDED_BY_MODELS:
                 # Accounts are named, not numbered: ids differ between databases.
-                row["fields"]["recorded_by"] = usernames[row["fields"]["recorded_by"]]
+                recorded_by = row["fields"]["recorded_by"]
+                row["fields"]["recorded_by"] = usernames[recorded_by] if recorded_by else None
         data["records"][label] = rows
         if progress:
             progress(f"{label}: {len(rows)}")
@@ -156,6 +159,8 @@ def _import_record(data: dict[str, Any], progress: Progress | None) -> dict[str,
         if model in RECORDED_BY_MODELS:
             for row in rows:
                 username = row["fields"]["recorded_by"]
+                if username is None and model is domain.Link:
+                    continue
                 if username not in user_ids:
                     raise RecordImportError(f"History names an unknown account: {username!r}.")
                 row["fields"]["recorded_by"] = user_ids[username]

@@ -73,6 +73,12 @@ SUBJECTS: dict[str, tuple[tuple[str, str], ...]] = {
     "agreements_topic": (("topic", "id"),),
     "agreements_topic_parties": (("topic", "topic_id"),),
     "agreements_programme": (("programme", "id"),),
+    # A link shows on the pages of both its records (agreements/models/links.py).
+    "agreements_link": tuple(
+        (kind, f"{prefix}{kind}_id")
+        for prefix in ("", "to_")
+        for kind in ("agreement", "clause", "topic", "funding_source", "milestone")
+    ),
     "agreements_party": COMMON,
     "agreements_person": COMMON,
     "agreements_source": COMMON,

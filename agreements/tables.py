@@ -200,3 +200,14 @@ HISTORY_WITH_SUBJECTS = [
     Column(_("Record"), kind=Kind.TEMPLATE, template="agreements/_subject.html"),
     *_CHANGE_DETAILS,
 ]
+
+
+# What is blocked (issue 12): one row per open blocker, for /blocked/'s downloads.
+
+BLOCKED = [
+    Column(_("Blocked record"), "record", kind=Kind.RECORD),
+    Column(_("Blocked by"), "other", kind=Kind.RECORD),
+    Column(_("Lifted when"), "condition_label"),
+    Column(_("Since"), "linked_on", kind=Kind.APPROXIMATE_DATE),
+    Column(_("Note"), "note", kind=Kind.NOTE),
+]

@@ -18,6 +18,7 @@ urlpatterns = [
     path("topics/<slug:slug>/follow/", subscriptions.follow_topic, name="follow_topic"),
     path("programmes/<slug:slug>/", views.programme_detail, name="programme_detail"),
     path("timeline/", views.timeline, name="timeline"),
+    path("blocked/", views.blocked, name="blocked"),
     path("search/", views.search, name="search"),
     # The one-page briefing (agreements/briefing.py).
     path("briefing/", views.briefing_page, name="briefing"),

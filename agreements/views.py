@@ -13,7 +13,8 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import wraps
+from functools import reduce, wraps
+from operator import or_
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
@@ -21,20 +22,32 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.db.models import Case, F, OuterRef, Q, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from . import briefing, clock, digests, events, exports, record_cache, redline, tables
+from . import (
+    briefing,
+    clock,
+    dependencies,
+    digests,
+    events,
+    exports,
+    record_cache,
+    redline,
+    tables,
+)
 from . import search as record_search
 from .forms import (
+    BlockedFilterForm,
     ClauseFilterForm,
     CompareForm,
     ListFilterForm,
@@ -46,6 +59,7 @@ from .models import (
     Agreement,
     Clause,
     ClauseVersion,
+    FundingSource,
     Level,
     Milestone,
     Party,
@@ -301,7 +315,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         )
         shown = list(rows.order_by("-updated_at", "title")[: DASHBOARD_AGREEMENTS + 1])
         attach_status_lines(shown, user)
-        return shown
+        return dependencies.blocked_counts(user, shown)
 
     context = {
         # The most recently active, and one more: it says whether to link to the list.
@@ -366,6 +380,27 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
     return record_list(request, tables.AGREEMENT_LIST, rows, Agreement.Status, "agreements")
 
 
+def links_of_agreement(field: str) -> Q:
+    """The links an agreement's pages show (its own, its clauses', its programme's money and
+    milestones'), as `record_cache.page_versions(linked=…)` takes them."""
+    agreement = OuterRef(field)
+    return reduce(
+        or_,
+        (
+            Q(**{f"{prefix}{lookup}": agreement})
+            for prefix in ("", "to_")
+            for lookup in ("agreement", "clause__agreement", "milestone__agreement")
+        ),
+    ) | reduce(
+        or_,
+        (
+            Q(**{f"{prefix}{lookup}__agreements": agreement})
+            for prefix in ("", "to_")
+            for lookup in ("funding_source__programme", "milestone__programme")
+        ),
+    )
+
+
 @reader_page
 def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
     user = request.user
@@ -375,7 +410,9 @@ def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
     # too); the totals only when the cached page is out of date.
     found = get_object_or_404(
         visible.only("pk", "slug", "title", "programme_id").annotate(
-            cache_versions=record_cache.page_versions(agreement="pk", programme="programme_id"),
+            cache_versions=record_cache.page_versions(
+                agreement="pk", programme="programme_id", linked=links_of_agreement("pk")
+            ),
             **digests.follow_state_columns(user, "agreements"),
         ),
         slug=slug,
@@ -435,6 +472,8 @@ def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "changes": lazy(lambda: latest_changes[:AGREEMENT_HISTORY]),
         "more_changes": lazy(lambda: len(latest_changes) > AGREEMENT_HISTORY),
         **follow_context(found, reverse("agreements:follow_agreement", args=[found.slug])),
+        "links": lazy(lambda: dependencies.panel(user, found)),
+        "path": lazy(lambda: dependencies.path_to_signature(user, found)),
     }
     return render_page(request, "agreements/agreement_detail.html", "clauses", context)
 
@@ -504,7 +543,11 @@ def clause_detail(request: HttpRequest, pk: int) -> HttpResponse:
     clause = get_object_or_404(
         Clause.objects.visible_to(user)
         .select_related("agreement", "obligated_party")
-        .annotate(cache_versions=record_cache.page_versions(agreement="agreement_id")),
+        .annotate(
+            cache_versions=record_cache.page_versions(
+                agreement="agreement_id", linked=links_of_agreement("agreement_id")
+            )
+        ),
         pk=pk,
     )
     record_cache.key_by(request, clause.cache_versions)
@@ -535,6 +578,7 @@ def clause_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         "position_columns": tables.POSITIONS,
         "changes": history_of(user, clause=clause),
+        "links": lazy(lambda: dependencies.panel(user, clause)),
     }
     return render_page(request, "agreements/clause_detail.html", "history", context)
 
@@ -640,12 +684,15 @@ def topic_detail(request: HttpRequest, slug: str) -> HttpResponse:
     visible = Topic.objects.visible_to(user)
     found = get_object_or_404(
         visible.only("pk", "slug", "title").annotate(
-            cache_versions=record_cache.page_versions(topic="pk"),
+            cache_versions=record_cache.page_versions(
+                topic="pk", linked=Q(topic=OuterRef("pk")) | Q(to_topic=OuterRef("pk"))
+            ),
             **digests.follow_state_columns(user, "topics"),
         ),
         slug=slug,
     )
     record_cache.key_by(request, found.cache_versions)
+    links = lazy(lambda: dependencies.panel(user, found))
     context = {
         "title": found.title,
         "crumbs": [(reverse("agreements:topic_list"), _("Topics"))],
@@ -659,6 +706,11 @@ def topic_detail(request: HttpRequest, slug: str) -> HttpResponse:
         ),
         "position_columns": tables.TOPIC_POSITIONS,
         "changes": history_of(user, topic=found),
+        "links": links,
+        # The money that depends on the topic (issue 17 too): funding it holds up.
+        "money": lazy(
+            lambda: [row for row in links.holds_up if isinstance(row[1].record, FundingSource)]
+        ),
     }
     return render_page(request, "agreements/topic_detail.html", "history", context)
 
@@ -921,3 +973,62 @@ def healthz(request: HttpRequest) -> HttpResponse:
     except Exception:
         return HttpResponse("unavailable\n", status=503, content_type="text/plain")
     return HttpResponse("ok\n", content_type="text/plain")
+
+
+@reader_page
+def blocked(request: HttpRequest) -> HttpResponse:
+    """Every record with an open blocker, filterable by the record's kind and the blocker's
+    (and by agreement); one row per open blocker, paged."""
+    user = request.user
+    today = clock.today()
+    kinds = [(side, str(label)) for side, label in dependencies.RECORD_KIND_LABELS.items()]
+    form = BlockedFilterForm(request.GET, kinds=kinds)
+    context = {"form": form, "kinds": kinds, "page_obj": None}
+    template = "agreements/blocked.html"
+    if not form.is_valid():
+        return render_page(request, template, "results", context, status=400)
+
+    def rows() -> QuerySet:
+        links = dependencies.links_of(user, today).open_blockers(today)
+        wanted = form.cleaned_data
+        if wanted["kind"]:
+            links = links.filter(
+                reduce(or_, (Q(**{f"{side}__isnull": False}) for side in wanted["kind"]))
+            )
+        if wanted["by"]:
+            links = links.filter(
+                reduce(or_, (Q(**{f"to_{side}__isnull": False}) for side in wanted["by"]))
+            )
+        if wanted["agreement"]:
+            slug = wanted["agreement"]
+            links = links.filter(Q(agreement__slug=slug) | Q(clause__agreement__slug=slug))
+        return links.order_by("linked_on", "id")
+
+    wanted_format = exports.requested_format(request)
+    if wanted_format:
+        return exports.download(
+            request,
+            wanted_format,
+            name="blocked",
+            title=str(_("What is blocked")),
+            columns=tables.BLOCKED,
+            rows=rows(),
+        )
+
+    def page():
+        found = paginate(request, rows(), LIST_PAGE_SIZE)
+        found.rows = [
+            (link, dependencies.RecordFacts.of(link.record, today),
+             dependencies.RecordFacts.of(link.other, today))
+            for link in found
+        ]  # fmt: skip
+        return found
+
+    context["page_obj"] = page_obj = lazy(page)
+    context["count"] = lazy(
+        lambda: (
+            ngettext("%(count)d open blocker", "%(count)d open blockers", page_obj.paginator.count)
+            % {"count": page_obj.paginator.count}
+        )
+    )
+    return render_page(request, template, "results", context)

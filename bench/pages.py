@@ -45,6 +45,9 @@ PAGES = [
     Page("/timeline/?kind=clause", fragment=True),
     Page("/timeline/?page=2", fragment=True, hx_target="more"),  # "Load more"
     Page("/search/?q=mars", fragment=True),
+    # What holds it up (issue 12): every open blocker, filtered in place.
+    Page("/blocked/"),
+    Page("/blocked/?kind=clause", fragment=True),
     # Stakeholders' own tools: the API's longest list, and the briefing. Its PDF is not
     # driven by wrk: each reader's copy is drawn once (about half a second in WeasyPrint)
     # and then cached, and the bench's many readers would measure only the drawing;

@@ -73,6 +73,8 @@ def clause_form(clause: Clause, *, seen_status: str | None = None, **changes) ->
         **management_form("status_changes"),
         **management_form("versions"),
         **management_form("positions"),
+        **management_form("links"),
+        **management_form("incoming_links"),
     }
     data.update(changes)
     return data
@@ -334,6 +336,8 @@ def test_adding_a_record_writes_the_first_line_of_its_history(record, login, edi
             "status_note": "Raised beside the ministerial meeting.",
             "status_source": record.source.pk,
             **management_form("status_changes"),
+            **management_form("links"),
+            **management_form("incoming_links"),
         },
     )
     assert response.status_code == 302
@@ -363,6 +367,8 @@ def test_a_clause_added_on_its_agreement_page_gets_its_creation_in_the_history(
             "status": agreement.status,
             "initial-status": agreement.status,
             **management_form("status_changes"),
+            **management_form("links"),
+            **management_form("incoming_links"),
             **management_form("clauses"),
             "clauses-TOTAL_FORMS": "1",
             "clauses-0-reference": "4",

@@ -51,6 +51,7 @@ LISTS = {
     "status-changes": "/api/v1/status-changes/",
     "clause-versions": "/api/v1/clause-versions/",
     "positions": "/api/v1/positions/",
+    "links": "/api/v1/links/",
 }
 
 
@@ -379,6 +380,7 @@ def test_every_operation_reads(openapi):
 
 def test_every_list_answers_as_its_schema_says(client, record, negotiation, openapi, editor):
     services.change_status(record.clause, to="pending", by=editor, note="Agreed in principle")
+    services.record_link(record.agreement, "blocked_by", record.topic, by=editor)
     client.force_login(editor)  # staff: every kind of row, links to internal records too
     for path in LISTS.values():
         answer = client.get(path)
@@ -398,7 +400,9 @@ ROLES = {"anonymous": 401, "outsider": 403, "stakeholder": 200, "manager": 200, 
 
 def test_each_endpoint_of_the_schema_answers_each_role(record, negotiation, openapi, request):
     """A walk over the schema: every path, every role, the answer it must get."""
+    link = services.record_link(record.agreement, "blocked_by", record.topic, by=record.editor)
     keys_by_list = {
+        "/api/v1/links/": link.pk,
         "/api/v1/agreements/": record.agreement.slug,
         "/api/v1/topics/": record.topic.slug,
         "/api/v1/programmes/": record.programme.slug,

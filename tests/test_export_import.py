@@ -152,3 +152,29 @@ def test_versions_and_positions_round_trip(negotiation, record, editor, tmp_path
     # A new version after the import takes the next number and a fresh key.
     version = services.add_clause_version(clause, text="After the import.", by=editor)
     assert version.number == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_links_round_trip(record, editor, tmp_path):
+    from agreements import services
+    from agreements.models import Link, LinkKind
+
+    services.record_link(
+        record.agreement, LinkKind.BLOCKED_BY, record.potential, by=editor, note="Money first"
+    )
+    services.record_link(record.clause, LinkKind.PACKAGE, record.second_clause, by=editor)
+    before = snapshot()
+    assert len(before["agreements.link"]) == 2
+    path = tmp_path / "record.json"
+    call_command("export_record", str(path))
+    call_command("flush", "--no-input")
+    assert not Link.objects.exists()
+
+    call_command("import_record", str(path))
+    assert snapshot() == before
+    link = Link.objects.get(kind=LinkKind.BLOCKED_BY)
+    assert (link.agreement_id, link.to_funding_source_id) == (
+        record.agreement.pk,
+        record.potential.pk,
+    )
+    assert link.recorded_by.username == "editor"

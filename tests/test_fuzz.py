@@ -96,6 +96,7 @@ PARAMETERS = [
     "agreement",
     "topic",
     "kind",
+    "by",
     "clause_status",
     "as_of",
     "level",
@@ -130,6 +131,7 @@ READER_VIEWS = {
     "topic_detail": lambda r: [r.topic.slug],
     "programme_detail": lambda r: [r.programme.slug],
     "timeline": lambda r: [],
+    "blocked": lambda r: [],
     "search": lambda r: [],
     "subscriptions": lambda r: [],
 }

@@ -20,6 +20,7 @@ from agreements.models import (
     Clause,
     ClauseVersion,
     FundingSource,
+    Link,
     Milestone,
     Position,
     Source,
@@ -37,24 +38,27 @@ HTMX = {"HX-Request": "true"}
 # the session with its user, the reader permission and the record's version in one query,
 # then the page's own.
 PAGES = [
-    ("/", {}, 8),
+    ("/", {}, 9),
     ("/", HTMX, 3),
     ("/agreements/", {}, 3),
     ("/agreements/?q=launch&status=draft&sort=updated&page=2", HTMX, 3),
-    ("/agreements/exomars-cooperation/", {}, 8),
+    ("/agreements/exomars-cooperation/", {}, 10),
     ("/agreements/exomars-cooperation/?clause_status=draft", HTMX, 3),
-    ("/clauses/{clause}/", {}, 8),
+    ("/clauses/{clause}/", {}, 10),
     ("/clauses/{clause}/compare/", {}, 3),
     ("/clauses/{clause}/compare/?from=1&to=2&view=side", {}, 3),
     ("/agreements/exomars-cooperation/positions/", {}, 5),
     ("/agreements/exomars-cooperation/positions/?level=open&as_of=2013-01-01", HTMX, 5),
     ("/topics/", {}, 3),
     ("/topics/?q=launch&page=2", HTMX, 3),
-    ("/topics/juice/", {}, 7),
+    ("/topics/juice/", {}, 8),
     ("/programmes/exomars/", {}, 4),
     ("/timeline/", {}, 5),
     ("/timeline/?agreement=exomars-cooperation&since=2012-01-01", {}, 6),
     ("/timeline/?page=2", {**HTMX, "HX-Target": "more"}, 5),
+    ("/blocked/", {}, 3),
+    ("/blocked/?kind=clause&by=topic&page=2", HTMX, 3),
+    ("/blocked/?agreement=exomars-cooperation", {}, 3),
     ("/search/?q=launch", {}, 9),
     ("/search/?q=launch", HTMX, 9),
 ]
@@ -195,6 +199,24 @@ def grow(record, count: int) -> None:
         + [change(agreement=a) for a in agreements]
         + [change(topic=topic) for _n in numbers]
         + [change(funding_source=s) for s in sources]
+    )
+    # Links (issue 12): clauses waiting on the topic and in a package with clause 1, the
+    # agreement waiting on money.
+    Link.objects.bulk_create(
+        [
+            Link(clause=c, kind="blocked_by", to_topic=topic, condition="topic_agreed")
+            for c in clauses
+        ]
+        + [Link(clause=c, kind="package", to_clause=record.clause) for c in clauses]
+        + [
+            Link(
+                agreement=agreement,
+                kind="blocked_by",
+                to_funding_source=s,
+                condition="funding_secured",
+            )
+            for s in sources
+        ]
     )
 
 

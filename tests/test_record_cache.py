@@ -351,6 +351,13 @@ def writes(record) -> dict:
         "agreements_person": (update(Person, record.speaker.pk, role="New"), common),
         "agreements_source": (update(Source, record.source.pk, title="New"), common),
         "auth_user": (update(User, record.editor.pk, first_name="Frederic"), common),
+        # A link shows on the pages of both its records.
+        "agreements_link": (
+            lambda: services.record_link(
+                record.agreement, "blocked_by", record.topic, by=record.editor
+            ),
+            {agreement, topic},
+        ),
     }
 
 
@@ -506,3 +513,21 @@ def test_a_record_page_is_keyed_by_its_records_versions_and_the_readers_scope(
     page = f"/agreements/{record.agreement.slug}/"
     assert record.second_clause.title not in queries_for(reader, page)[1]
     assert record.second_clause.title in queries_for(staff, page)[1]
+
+
+@pytest.mark.django_db
+def test_a_linked_records_change_reaches_the_page_that_waits_on_it(record, stakeholder, login):
+    """The agreement's "Waiting on" panel shows the topic's state: a change to the topic
+    alone (not to the agreement, nor to the link) must still rebuild the agreement's page,
+    while a page with no link keeps its own versions."""
+    services.record_link(record.agreement, "blocked_by", record.topic, by=record.editor)
+    client = login(stakeholder)
+    path = f"/agreements/{record.agreement.slug}/"
+    before = queries_for(client, path)[1]
+    assert queries_for(client, path)[0] == 2  # cached
+
+    services.change_status(record.topic, to="agreed", by=record.editor, source=record.source)
+
+    rebuilt, page = queries_for(client, path)
+    assert rebuilt > 2
+    assert without_tokens(page) != without_tokens(before)  # the lifted blocker shows

@@ -17,7 +17,7 @@ from django.core import mail
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from agreements import digests
+from agreements import digests, services
 from agreements.api.tokens import issue_token
 from agreements.models import ApiToken, Programme, Subscription, Topic, Visibility
 from tests.conftest import Record
@@ -256,6 +256,21 @@ CASES: list[Case] = [
         query={"recorded_since": "2012-11-19T14:05"},
         fragment=True,
     ),
+    Case("agreements:blocked", READER_PAGE, fragment=True),
+    Case(
+        "agreements:blocked",
+        READER_PAGE,
+        label="filtered",
+        query={"kind": "agreement", "by": "funding_source", "agreement": "exomars-cooperation"},
+        fragment=True,
+    ),
+    Case(
+        "agreements:blocked",
+        answers(400, anonymous=LOGIN, outsider=403),
+        label="not an agreement",
+        query={"agreement": "../etc"},
+        fragment=True,
+    ),
     Case("agreements:search", READER_PAGE, query={"q": "launch"}, fragment=True),
     Case("agreements:briefing", READER_PAGE),
     Case("agreements:briefing_pdf", READER_PAGE),
@@ -325,6 +340,7 @@ CASES: list[Case] = [
     ),
     *api_cases("source", lambda o: o.record.source.pk),
     *api_cases("party", lambda o: o.record.esa.slug),
+    *api_cases("link", lambda o: o.shared_link.pk, lambda o: o.internal_link.pk),
     *api_cases(
         "status-change",
         lambda o: o.record.clause.status_changes.get().pk,
@@ -491,6 +507,11 @@ def objects(record: Record, negotiation, editor, stakeholder, manager, outsider,
         unsubscribe_token=digests.unsubscribe_token(subscription),
         internal_programme=internal_programme,
         users=users,
+        # What holds the agreement up: a shared topic, and one readers may not see.
+        shared_link=services.record_link(record.agreement, "blocked_by", record.topic, by=editor),
+        internal_link=services.record_link(
+            record.agreement, "blocked_by", record.internal_topic, by=editor
+        ),
     )
 
 

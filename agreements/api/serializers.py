@@ -21,6 +21,7 @@ from ..models import (
     Clause,
     ClauseVersion,
     FundingSource,
+    Link,
     Milestone,
     Party,
     Position,
@@ -402,3 +403,51 @@ class PositionSerializer(RecordedBy, RecordSerializer):
             "note",
             "source",
         ]
+
+
+class LinkSerializer(RecordSerializer):
+    """A link between two records (issue 12): each side as its kind and id."""
+
+    record_kind = serializers.SerializerMethodField(
+        help_text=_("What kind of record it starts from.")
+    )
+    record_id = serializers.SerializerMethodField()
+    other_kind = serializers.SerializerMethodField(help_text=_("What kind of record it reaches."))
+    other_id = serializers.SerializerMethodField()
+    condition_met = serializers.BooleanField(
+        read_only=True, allow_null=True, help_text=_("For a blocker: whether it is lifted.")
+    )
+    met_on = serializers.DateField(
+        read_only=True, allow_null=True, help_text=_("For a lifted blocker: since when.")
+    )
+
+    class Meta:
+        model = Link
+        fields = [
+            "id",
+            "visibility",
+            "kind",
+            "record_kind",
+            "record_id",
+            "other_kind",
+            "other_id",
+            "condition",
+            "condition_met",
+            "met_on",
+            "lag_days",
+            "linked_on",
+            "note",
+            "updated_at",
+        ]
+
+    def get_record_kind(self, link: Link) -> str:
+        return link.record_key.side
+
+    def get_record_id(self, link: Link) -> int:
+        return link.record_key.pk
+
+    def get_other_kind(self, link: Link) -> str:
+        return link.other_key.side
+
+    def get_other_id(self, link: Link) -> int:
+        return link.other_key.pk

@@ -21,6 +21,7 @@ from ..models import (
     Clause,
     ClauseVersion,
     FundingSource,
+    Link,
     Milestone,
     Party,
     Position,
@@ -191,3 +192,13 @@ class PositionViewSet(RecordViewSet):
         return self.visible(Position).select_related(
             "party", "topic", "version", "statement", "source", "recorded_by"
         )
+
+
+class LinkViewSet(RecordViewSet):
+    """What holds what up: links between records, with each blocker's condition; a link
+    to a record you cannot see is not listed."""
+
+    serializer_class = serializers.LinkSerializer
+
+    def get_queryset(self) -> QuerySet:
+        return self.visible(Link).with_condition()

@@ -29,6 +29,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from functools import partial
 from typing import NamedTuple, TypeVar
 
 from django.contrib.postgres.expressions import ArraySubquery
@@ -98,6 +99,16 @@ FOLLOW_RULES: dict[str, dict[str, str]] = {
     "statements": {"agreement_id": AGREEMENTS, "topic_id": TOPICS},
     "milestones": {"agreement_id": AGREEMENTS, "topic_id": TOPICS, "programme_id": PROGRAMMES},
     "funding": {"programme_id": PROGRAMMES},
+    # A link reaches the followers of the record it holds up (digests/links.py).
+    "links": {
+        "agreement_id": AGREEMENTS,
+        "clause__agreement_id": AGREEMENTS,
+        "topic_id": TOPICS,
+        "funding_source__programme_id": PROGRAMMES,
+        "milestone__agreement_id": AGREEMENTS,
+        "milestone__topic_id": TOPICS,
+        "milestone__programme_id": PROGRAMMES,
+    },
 }
 
 
@@ -220,9 +231,14 @@ def follow_values(record, kind: str) -> list[int | None]:
 def delivered_to(subscription_ids: list[int], item_field: str) -> ArraySubquery:
     """For each record: which of these subscriptions already have it in a digest. The ledger
     is read afresh for every record, so one committed late is never skipped."""
+    return delivered_to_as(subscription_ids, item_field)
+
+
+def delivered_to_as(subscription_ids: list[int], item_field: str, **also) -> ArraySubquery:
+    """`delivered_to`, for the items that also match `also` (a link's `link_event`)."""
     return ArraySubquery(
         DigestItem.objects.filter(
-            subscription_id__in=subscription_ids, **{item_field: OuterRef("pk")}
+            subscription_id__in=subscription_ids, **{item_field: OuterRef("pk")}, **also
         ).values("subscription_id")
     )
 
@@ -687,6 +703,7 @@ class DigestContent:
     statements: list[Statement]
     versions: list[ClauseVersion] = field(default_factory=list)
     positions: list[Position] = field(default_factory=list)
+    links: list = field(default_factory=list)  # what holds it up (digests/links.py)
     standing: list[StandingLine] = field(default_factory=list)
     programme_names: dict[int, str] = field(default_factory=dict)  # visible ones only
     upcoming: list[DateLine] = field(default_factory=list)
@@ -701,12 +718,17 @@ class DigestContent:
             and not self.statements
             and not self.versions
             and not self.positions
+            and not self.links
         )
 
     @property
     def item_count(self) -> int:
         return (
-            len(self.changes.rows) + len(self.statements) + len(self.versions) + len(self.positions)
+            len(self.changes.rows)
+            + len(self.statements)
+            + len(self.versions)
+            + len(self.positions)
+            + len(self.links)
         )
 
 
@@ -806,6 +828,7 @@ def collect_batch(
     """Everything the digests of these subscriptions would hold now, by subscription id.
     Reads only, in a number of queries that does not grow with the batch: each source
     reads once per audience. Each digest is worded in its subscriber's language."""
+    from .links import link_line, pending_links  # links build on this module
     from .wording import email_locale  # wording builds on this module
 
     batch = DigestBatch(subscriptions=list(subscriptions), today=today)
@@ -818,6 +841,7 @@ def collect_batch(
     standing = standing_agreements(batch, changes)
     earlier = earlier_standing(batch)
     dates = dates_ahead(batch)
+    links = pending_links(batch)
     contents = {}
     shared = SharedLines()
     for subscription in batch.subscriptions:
@@ -833,6 +857,10 @@ def collect_batch(
                 statements=statements.get(pk, []),
                 versions=versions.get(pk, []),
                 positions=positions.get(pk, []),
+                links=[
+                    shared.get(user, ("link", link.pk, event), partial(link_line, link, event))
+                    for link, event in links.get(pk, [])
+                ],
                 standing=standing_lines(standing.get(pk, []), user, shared, earlier.get(pk)),
                 programme_names=names.get(pk, {}),
                 upcoming=upcoming,

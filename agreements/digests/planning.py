@@ -23,6 +23,7 @@ from ..models import (
     Subscription,
 )
 from .content import DigestContent, collect, collect_batch, standing_amounts
+from .links import link_items
 from .schedule import next_due_after, schedule_subscriptions
 from .unsubscribe import unsubscribe_url
 from .wording import email_locale, render_digest
@@ -266,6 +267,7 @@ def ledger_items(deliveries: list[tuple[DigestDelivery, DigestContent]]):
             yield DigestItem(subscription_id=owner, delivery=delivery, version=version)
         for position in content.positions:
             yield DigestItem(subscription_id=owner, delivery=delivery, position=position)
+        yield from link_items(owner, delivery, content)
 
 
 def due_subscriptions(now: datetime.datetime):

@@ -17,6 +17,7 @@ from ..models import (
     ClauseVersion,
     DigestDelivery,
     DigestItem,
+    Link,
     Position,
     Statement,
     StatusChange,
@@ -150,6 +151,7 @@ def undeliverable(deliveries: list[DigestDelivery]) -> dict[int, str]:
         visible_statement = Statement.objects.visible_to(user).filter(pk=OuterRef("statement_id"))
         visible_version = ClauseVersion.objects.visible_to(user).filter(pk=OuterRef("version_id"))
         visible_position = Position.objects.visible_to(user).filter(pk=OuterRef("position_id"))
+        visible_link = Link.objects.visible_to(user).filter(pk=OuterRef("link_id"))
         hidden = (
             DigestItem.objects.filter(delivery__in=[delivery.pk for delivery in members])
             .filter(
@@ -157,6 +159,7 @@ def undeliverable(deliveries: list[DigestDelivery]) -> dict[int, str]:
                 | (Q(statement__isnull=False) & ~Exists(visible_statement))
                 | (Q(version__isnull=False) & ~Exists(visible_version))
                 | (Q(position__isnull=False) & ~Exists(visible_position))
+                | (Q(link__isnull=False) & ~Exists(visible_link))
             )
             .order_by()
             .values_list("delivery_id", flat=True)

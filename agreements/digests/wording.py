@@ -101,6 +101,11 @@ def summarize(content: DigestContent, limit: int = 3) -> str:
     if count := len(content.positions):
         phrase = ngettext("%(count)d new position", "%(count)d new positions", count)
         parts.append((count, phrase % {"count": count}))
+    if count := len(content.links):
+        phrase = ngettext(
+            "%(count)d change in what holds it up", "%(count)d changes in what holds it up", count
+        )
+        parts.append((count, phrase % {"count": count}))
     parts.sort(key=lambda part: -part[0])  # stable: equal counts keep kind order
     shown = ", ".join(phrase for _, phrase in parts[:limit])
     rest = sum(count for count, _ in parts[limit:])
@@ -202,6 +207,8 @@ def render_digest(
         "more_statements": max(len(content.statements) - MAX_LISTED_STATEMENTS, 0),
         # The negotiation's events, in plain words, each linked to its clause or redline.
         "negotiation": negotiation_lines(content, user),
+        # What holds it up: blockers lifted or new (digests/links.py).
+        "holds_up": content.links[:MAX_LISTED_CHANGES],
         "upcoming": content.upcoming,
         "overdue": content.overdue,
         "follows_everything": follows.everything,

@@ -12,6 +12,7 @@ One module per concept, each re-exported here so that code imports from `agreeme
 - `digests`: subscriptions and the digest ledger;
 - `tokens`: personal API tokens, stored hashed;
 - `audit`: the audit trail, an event for every write to a record table (django-pghistory).
+- `links`: what holds what up, links between records (blocked by, precedes, packages);
 - `sessions`: login sessions that name their user in a column, loaded with it in one query.
 """
 
@@ -60,6 +61,18 @@ from .history import (
     StatusChange,
     StatusChangeQuerySet,
     SubjectVersion,
+)
+from .links import (
+    CONDITION_SIDES,
+    DEFAULT_CONDITION,
+    SIDE_BY_MODEL,
+    SIDE_MODELS,
+    SIDES,
+    LiftingCondition,
+    Link,
+    LinkKind,
+    LinkQuerySet,
+    RecordKey,
 )
 from .negotiation import (
     Agreement,
@@ -117,10 +130,15 @@ from .audit import EVENT_MODELS, AuditEvent, audited  # isort: skip (after what 
 
 __all__ = [
     "ACCEPTING",
+    "CONDITION_SIDES",
+    "DEFAULT_CONDITION",
     "EARLIEST_DATE",
     "EVENT_MODELS",
     "LATEST_DATE",
     "READER_PERMISSION",
+    "SIDES",
+    "SIDE_BY_MODEL",
+    "SIDE_MODELS",
     "ZERO",
     "Agreement",
     "AgreementQuerySet",
@@ -144,6 +162,10 @@ __all__ = [
     "FundingStatus",
     "HistoryIsAppendOnly",
     "Level",
+    "LiftingCondition",
+    "Link",
+    "LinkKind",
+    "LinkQuerySet",
     "Milestone",
     "MilestoneKind",
     "MilestoneQuerySet",
@@ -158,6 +180,7 @@ __all__ = [
     "ReaderSession",
     "ReaderUnknown",
     "ReaderVisit",
+    "RecordKey",
     "RecordVersion",
     "ReservationKind",
     "Source",

@@ -188,6 +188,14 @@ class DigestDelivery(models.Model):
         return f"{self.subscription.user} {self.period_end:%Y-%m-%d} ({self.status})"
 
 
+class LinkEvent(models.TextChoices):
+    BLOCKED = "blocked", _("newly blocked")
+    LIFTED = "lifted", _("no longer blocked")
+
+
+ITEM_SUBJECTS = ("change", "statement", "version", "position", "link")
+
+
 class DigestItem(models.Model):
     """The ledger: this change (or new statement, clause version or position) went into this
     subscription's digest, once and for all. Exactly one of `change`, `statement`, `version`
@@ -212,6 +220,12 @@ class DigestItem(models.Model):
     position = models.ForeignKey(
         "agreements.Position", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # What holds it up (issue 12): a blocker that appeared or was lifted. A link deleted by
+    # an editor takes its items with it: there is nothing left to tell.
+    link = models.ForeignKey(
+        "agreements.Link", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    link_event = models.CharField(max_length=10, blank=True, default="")
 
     class Meta:
         verbose_name = _("digest item")
@@ -229,28 +243,41 @@ class DigestItem(models.Model):
             models.UniqueConstraint(
                 fields=["subscription", "position"], name="digest_position_once_per_subscription"
             ),
+            models.UniqueConstraint(
+                fields=["subscription", "link", "link_event"],
+                name="digest_link_event_once_per_subscription",
+            ),
             models.CheckConstraint(
-                condition=(
-                    Q(change__isnull=False, statement__isnull=True)
-                    | Q(change__isnull=True, statement__isnull=False)
-                )
-                & Q(version__isnull=True, position__isnull=True)
-                | Q(
-                    change__isnull=True,
-                    statement__isnull=True,
-                    version__isnull=False,
-                    position__isnull=True,
-                )
-                | Q(
-                    change__isnull=True,
-                    statement__isnull=True,
-                    version__isnull=True,
-                    position__isnull=False,
+                condition=Q(
+                    *(
+                        Q(**{f"{chosen}__isnull": False})
+                        & Q(
+                            *(
+                                Q(**{f"{other}__isnull": True})
+                                for other in ITEM_SUBJECTS
+                                if other != chosen
+                            )
+                        )
+                        for chosen in ITEM_SUBJECTS
+                    ),
+                    _connector=Q.OR,
                 ),
                 name="digest_item_one_subject",
+            ),
+            # A link's item says what happened to it: a new blocker, or a blocker lifted.
+            models.CheckConstraint(
+                condition=Q(link__isnull=True, link_event="")
+                | Q(link__isnull=False, link_event__in=LinkEvent.values),
+                name="digest_item_link_event",
             ),
         ]
 
     def __str__(self) -> str:
-        subject = self.change_id or self.statement_id or self.version_id or self.position_id
+        subject = (
+            self.change_id
+            or self.statement_id
+            or self.version_id
+            or self.position_id
+            or self.link_id
+        )
         return f"{self.delivery} · {subject}"

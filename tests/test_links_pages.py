@@ -1,0 +1,156 @@
+"""What readers see of links: the panels, the path to signature, packages (issue 12)."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+
+from agreements import dependencies, services
+from agreements.models import Agreement, Link, LinkKind, Milestone
+from tests.test_load_demo import demo_environment, load_demo  # noqa: F401
+
+AS_OF = datetime.date(2012, 11, 26)
+
+
+@pytest.fixture
+def as_of_the_report(settings):
+    settings.TRACKER_AS_OF = AS_OF
+
+
+def blocked_by(record, other, by, **fields):
+    return services.record_link(record, LinkKind.BLOCKED_BY, other, by=by, **fields)
+
+
+def test_the_demo_path_to_signature_goes_through_the_open_money(as_of_the_report, editor):
+    load_demo()
+    agreement = Agreement.objects.get(slug="exomars-cooperation")
+    path = dependencies.path_to_signature(editor, agreement, AS_OF)
+    titles = [str(step.facts.record) for step in path]
+    # The longest chain: a decision (February 2013) or the Juice topic, then its money.
+    assert len(titles) == 2
+    assert titles[1] in {
+        "Science Programme Committee contribution",
+        "Launch savings from a shared Proton launch in 2022",
+    }
+    assert titles[0] in {
+        "Science Programme Committee decision on EUR 50 million",
+        "Cooperation on Juice and Ganymede",
+    }
+    assert path[-1].link.record == agreement
+
+
+def test_the_path_drops_a_decision_once_its_month_is_over(settings, editor):
+    settings.TRACKER_AS_OF = datetime.date(2013, 3, 1)
+    load_demo()
+    agreement = Agreement.objects.get(slug="exomars-cooperation")
+    path = dependencies.path_to_signature(editor, agreement, datetime.date(2013, 3, 1))
+    assert [str(step.facts.record) for step in path] == [
+        "Cooperation on Juice and Ganymede",
+        "Launch savings from a shared Proton launch in 2022",
+    ]
+
+
+def test_the_agreement_page_shows_what_it_waits_on(as_of_the_report, login, stakeholder):
+    load_demo()
+    stakeholder.refresh_from_db()  # the demo sets its accounts' passwords
+    page = login(stakeholder).get(
+        reverse("agreements:agreement_detail", args=["exomars-cooperation"])
+    )
+    assert page.status_code == 200, page
+    html = page.content.decode()
+    assert "Path to signature" in html
+    assert "Waiting on" in html
+    assert "Launch savings from a shared Proton launch in 2022" in html
+    assert "Lifted when the money is secured." in html
+
+
+def test_the_clause_page_shows_its_package(as_of_the_report, login, stakeholder):
+    load_demo()
+    stakeholder.refresh_from_db()  # the demo sets its accounts' passwords
+    clause = Agreement.objects.get(slug="exomars-cooperation").clauses.get(reference="3")
+    page = login(stakeholder).get(clause.get_absolute_url())
+    assert "Part of a package: 3 of 3 agreed." in page.content.decode()
+
+
+def test_the_topic_page_lists_the_money_depending_on_it(as_of_the_report, login, stakeholder):
+    load_demo()
+    stakeholder.refresh_from_db()  # the demo sets its accounts' passwords
+    page = login(stakeholder).get(reverse("agreements:topic_detail", args=["juice-cooperation"]))
+    html = page.content.decode()
+    assert "Money depending on this topic" in html
+    assert "Launch savings from a shared Proton launch in 2022" in html
+
+
+def test_a_lifted_blocker_stays_as_history(record, editor, login, stakeholder):
+    decision = Milestone.objects.create(
+        title="Committee decision",
+        happens_on=datetime.date(2013, 2, 1),
+        precision="month",
+        done_on=datetime.date(2013, 2, 14),
+    )
+    blocked_by(record.agreement, decision, editor)
+    found = dependencies.panel(stakeholder, record.agreement, datetime.date(2013, 2, 20))
+    assert not found.waiting_on
+    assert [facts.record for _link, facts in found.lifted] == [decision]
+    page = login(stakeholder).get(record.agreement.get_absolute_url())
+    assert "Was blocked by Committee decision until" in page.content.decode()
+
+
+def test_a_package_member_is_held_back_until_all_are_agreed(record, editor, stakeholder):
+    services.record_link(record.clause, LinkKind.PACKAGE, record.second_clause, by=editor)
+    services.change_status(
+        record.clause, to="pending", by=editor, effective_on=datetime.date(2012, 11, 20)
+    )
+    package = dependencies.panel(stakeholder, record.second_clause, AS_OF).package
+    assert (package.agreed, package.total, package.complete) == (1, 2, False)
+
+
+def test_an_internal_blocker_and_its_effect_are_invisible(record, editor, stakeholder):
+    blocked_by(record.agreement, record.internal_funding, editor)
+    blocked_by(record.agreement, record.internal_topic, editor)
+    assert dependencies.panel(stakeholder, record.agreement, AS_OF).is_empty
+    assert dependencies.path_to_signature(stakeholder, record.agreement, AS_OF) == []
+    assert len(dependencies.path_to_signature(editor, record.agreement, AS_OF)) == 1
+    assert dependencies.blocked_counts(stakeholder, [record.agreement], AS_OF)[0].blocked == 0
+    assert dependencies.blocked_counts(editor, [record.agreement], AS_OF)[0].blocked == 2
+
+
+def test_an_overdue_decision_is_shown_overdue(record, editor, stakeholder):
+    # The committee's money was to be decided in February 2013.
+    blocked_by(record.agreement, record.potential, editor)
+    (step,) = dependencies.path_to_signature(
+        stakeholder, record.agreement, datetime.date(2013, 3, 1)
+    )
+    assert step.facts.overdue
+    (step,) = dependencies.path_to_signature(stakeholder, record.agreement, AS_OF)
+    assert not step.facts.overdue
+    assert Link.objects.count() == 1
+
+
+def test_blocked_downloads_as_csv_without_what_readers_cannot_see(
+    record, editor, login, stakeholder
+):
+    blocked_by(record.agreement, record.potential, editor)
+    blocked_by(record.agreement, record.internal_topic, editor)
+    response = login(stakeholder).get(reverse("agreements:blocked"), {"format": "csv"})
+    assert response.status_code == 200
+    text = b"".join(response.streaming_content).decode()
+    assert "Science Programme Committee" in text
+    assert "Negotiating margin" not in text
+
+
+def test_blocked_filters_by_kind_and_blocker(record, editor, login, stakeholder):
+    blocked_by(record.agreement, record.potential, editor)
+    blocked_by(record.clause, record.topic, editor)
+    client = login(stakeholder)
+    page = client.get(reverse("agreements:blocked"), {"kind": "clause"}).content.decode()
+    assert "Proton launchers" in page and "Science Programme Committee" not in page
+    page = client.get(reverse("agreements:blocked"), {"by": "funding_source"}).content.decode()
+    assert "Proton launchers" not in page and "Science Programme Committee" in page
+    fragment = client.get(
+        reverse("agreements:blocked"), {"kind": "unknown"}, headers={"HX-Request": "true"}
+    )
+    assert fragment.status_code == 200 and "<html" not in fragment.content.decode()
+    assert client.get(reverse("agreements:blocked"), {"agreement": "no such/"}).status_code == 400
+    empty = client.get(reverse("agreements:blocked"), {"kind": "milestone"}).content.decode()
+    assert "Nothing is blocked." in empty
