@@ -7,6 +7,7 @@ One module per concept, each re-exported here so that code imports from `agreeme
 - `dates`: approximate dates (a date plus its precision) and the one way to write them;
 - `record`: parties, people, sources, programmes and their funding;
 - `negotiation`: agreements and their clauses, topics, milestones and statements;
+- `idle`: which records have seen no activity for too long, worked out when read;
 - `positions`: the versions of clause texts, the parties' positions, agreement levels;
 - `history`: the append-only status history and the record's version for cached pages;
 - `digests`: subscriptions and the digest ledger;
@@ -58,6 +59,7 @@ from .history import (
     StatusChange,
     StatusChangeQuerySet,
 )
+from .idle import IdleKind, IdleRecord, activity_sources, last_activity, turned_idle_on
 from .negotiation import (
     Agreement,
     AgreementQuerySet,
@@ -140,6 +142,8 @@ __all__ = [
     "FundingSourceQuerySet",
     "FundingStatus",
     "HistoryIsAppendOnly",
+    "IdleKind",
+    "IdleRecord",
     "Level",
     "Milestone",
     "MilestoneKind",
@@ -176,6 +180,7 @@ __all__ = [
     "Visibility",
     "VisibleQuerySet",
     "VisibleRecord",
+    "activity_sources",
     "aggregate_per_row",
     "approximate_date",
     "audited",
@@ -186,6 +191,7 @@ __all__ = [
     "feed_token_digest",
     "funding_columns",
     "hash_token",
+    "last_activity",
     "money",
     "money_in_words",
     "new_feed_token",
@@ -195,6 +201,7 @@ __all__ = [
     "shared_or_absent",
     "shown_to",
     "status_constraint",
+    "turned_idle_on",
     "validate_record_date",
     "visibility_constraint",
     "web_link",

@@ -48,6 +48,7 @@ from .dates import (
     date_precision_end,
     validate_record_date,
 )
+from .idle import IdleKind, IdleQuerySetMixin, IdleRecord
 from .record import FundingBreakdown, Party, Person, Programme, Source, funding_columns
 from .searching import search_document_field
 
@@ -182,9 +183,35 @@ class Agreement(StatusRecord):
         return FundingBreakdown.from_columns(self.programme, self)
 
 
-class ClauseQuerySet(StatusQuerySet):
+def open_reservations(reader, today: datetime.date, record: str) -> Q:
+    """Clauses (or topics: `record`) where a party's current position, as the reader may
+    see it on `today`, is a reservation."""
+    from .positions import Position, Stance
+
+    reserving = (
+        Position.objects.visible_to(reader)
+        .current(today)
+        .filter(stance=Stance.RESERVES, **{f"{record}__isnull": False})
+        .order_by()
+        .values(record)
+    )
+    return Q(pk__in=reserving)
+
+
+class ClauseQuerySet(IdleQuerySetMixin, StatusQuerySet):
     def visibility_rule(self) -> Q:
         return shared() & shared("agreement__")
+
+    def idle_rules(self, today: datetime.date) -> list[tuple[str, Q]]:
+        """An open reservation on a clause still being negotiated, then a pending one."""
+        negotiated = Q(status__in=[ClauseStatus.DRAFT, ClauseStatus.PENDING])
+        return [
+            (
+                IdleKind.RESERVATION,
+                negotiated & open_reservations(self.reader, today, "clause"),
+            ),
+            (IdleKind.PENDING_CLAUSE, Q(status=ClauseStatus.PENDING)),
+        ]
 
     def with_version_numbers(self):
         """The numbers of the clause's versions, in order: `clause.version_numbers`."""
@@ -220,7 +247,7 @@ class ClauseStatus(models.TextChoices):
     WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
-class Clause(StatusRecord):
+class Clause(IdleRecord, StatusRecord):
     Status = ClauseStatus
 
     agreement = models.ForeignKey(
@@ -302,8 +329,14 @@ class Clause(StatusRecord):
         return Level(self.level).label
 
 
-class TopicQuerySet(PartyNamesQuerySet):
-    pass
+class TopicQuerySet(IdleQuerySetMixin, PartyNamesQuerySet):
+    def idle_rules(self, today: datetime.date) -> list[tuple[str, Q]]:
+        """A topic still under discussion: sooner when a party holds a reservation on it."""
+        undecided = Q(status__in=UNDECIDED_TOPIC_STATUSES)
+        return [
+            (IdleKind.RESERVATION, undecided & open_reservations(self.reader, today, "topic")),
+            (IdleKind.TOPIC, undecided),
+        ]
 
 
 class TopicStatus(models.TextChoices):
@@ -314,7 +347,15 @@ class TopicStatus(models.TextChoices):
     DROPPED = "dropped", _("Dropped")
 
 
-class Topic(StatusRecord):
+# A topic agreed or dropped is settled: it is never idle.
+UNDECIDED_TOPIC_STATUSES = [
+    TopicStatus.PROPOSED,
+    TopicStatus.IN_DISCUSSION,
+    TopicStatus.NO_AGREEMENT,
+]
+
+
+class Topic(IdleRecord, StatusRecord):
     Status = TopicStatus
 
     title = models.CharField(_("title"), max_length=300)
