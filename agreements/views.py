@@ -34,6 +34,7 @@ from django.views.decorators.vary import vary_on_headers
 from . import briefing, clock, events, exports, record_cache, redline, tables
 from . import search as record_search
 from .forms import (
+    IDLE_CHOICES,
     ClauseFilterForm,
     CompareForm,
     ListFilterForm,
@@ -215,6 +216,8 @@ def filtered_list(queryset: QuerySet, form: ListFilterForm, status_class) -> Que
         queryset = queryset.filter(Q(title__icontains=text) | Q(summary__icontains=text))
     if form.cleaned_data["status"]:
         queryset = queryset.filter(status__in=form.cleaned_data["status"])
+    if form.cleaned_data["idle"]:
+        queryset = queryset.idle()
     sort = form.cleaned_data["sort"] or "title"
     if sort == "status":
         return queryset.order_by(in_status_order(status_class), "title")
@@ -300,7 +303,7 @@ def record_list(
     or all of them as filtered, as a spreadsheet named `name` (exports.py)."""
     wanted = exports.requested_format(request)
     form = ListFilterForm(request.GET, statuses=status_class.choices)
-    context = {"listing": listing, "form": form, "page_obj": None}
+    context = {"listing": listing, "form": form, "page_obj": None, "idle_choices": IDLE_CHOICES}
     template = "agreements/record_list.html"
     if not form.is_valid():
         return render_page(request, template, "results", context, status=400)
@@ -322,7 +325,12 @@ def record_list(
 
 @reader_page
 def agreement_list(request: HttpRequest) -> HttpResponse:
-    rows = Agreement.objects.visible_to(request.user).with_party_names().with_clause_counts()
+    rows = (
+        Agreement.objects.visible_to(request.user)
+        .with_party_names()
+        .with_clause_counts()
+        .with_idle_clause_counts()
+    )
     return record_list(request, tables.AGREEMENT_LIST, rows, Agreement.Status, "agreements")
 
 
@@ -352,7 +360,8 @@ def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
         shown = Clause.objects.visible_to(user).filter(agreement=found)
         if form.cleaned_data["clause_status"]:
             shown = shown.filter(status__in=form.cleaned_data["clause_status"])
-        return shown.select_related("obligated_party").with_levels()
+        shown = shown.select_related("obligated_party").with_levels().with_idle()
+        return shown.idle() if form.cleaned_data.get("idle") else shown
 
     wanted = exports.requested_format(request)
     if wanted:
@@ -377,6 +386,7 @@ def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "crumbs": [agreements_crumb()],
         "agreement": details,
         "form": form,
+        "idle_choices": IDLE_CHOICES,
         "clauses": lazy(clauses),
         "clause_columns": tables.CLAUSES,
         "programme": programme,
@@ -452,7 +462,8 @@ def clause_crumbs(clause: Clause) -> list[tuple[str, str]]:
 def clause_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     clause = get_object_or_404(
-        Clause.objects.visible_to(user).select_related("agreement", "obligated_party"), pk=pk
+        Clause.objects.visible_to(user).select_related("agreement", "obligated_party").with_idle(),
+        pk=pk,
     )
     grid = lazy(
         lambda: position_grid_rows(
@@ -568,7 +579,7 @@ def position_grid(request: HttpRequest, slug: str) -> HttpResponse:
 
 @reader_page
 def topic_list(request: HttpRequest) -> HttpResponse:
-    rows = Topic.objects.visible_to(request.user).with_party_names()
+    rows = Topic.objects.visible_to(request.user).with_party_names().with_idle()
     return record_list(request, tables.TOPIC_LIST, rows, Topic.Status, "topics")
 
 
@@ -580,7 +591,7 @@ def topic_detail(request: HttpRequest, slug: str) -> HttpResponse:
     context = {
         "title": found.title,
         "crumbs": [(reverse("agreements:topic_list"), _("Topics"))],
-        "topic": lazy(lambda: visible.with_party_names().get(pk=found.pk)),
+        "topic": lazy(lambda: visible.with_party_names().with_idle().get(pk=found.pk)),
         **milestones_and_statements(user, topic=found),
         "positions": lazy(
             lambda: (

@@ -9,16 +9,19 @@ from typing import NamedTuple
 
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .. import events
 from ..emails import absolute_url
 from ..models import (
     Agreement,
+    Clause,
     ClauseVersion,
     DatePrecision,
     DigestItem,
     FundingSource,
+    IdleKind,
     Milestone,
     Position,
     Programme,
@@ -31,6 +34,7 @@ from ..models import (
     money,
     money_in_words,
     shown_to,
+    turned_idle_on,
 )
 
 # Milestones and funding decisions due within this horizon are listed in every digest.
@@ -120,6 +124,12 @@ class Follows:
 
     def funding(self) -> Q:
         return self._rule(programme_id=self.programme_ids)
+
+    def clause_records(self) -> Q:
+        return self._rule(agreement_id=self.agreement_ids)
+
+    def topic_records(self) -> Q:
+        return self._rule(pk=self.topic_ids)
 
 
 class ChangeRow(NamedTuple):
@@ -218,6 +228,45 @@ def pending_negotiation(
     return list(versions), list(positions)
 
 
+def pending_idle(
+    subscription: Subscription, follows: Follows, today: datetime.date
+) -> list[Clause | Topic]:
+    """Followed clauses and topics the subscriber may see that turned idle since the
+    subscription began and are in none of its digests for this quiet spell (the ledger names
+    each by record and `idle_since`): a record turning idle is said once, not in every
+    digest while it stays quiet. Nothing is closed. Idle as the subscriber may see it: an
+    internal position or statement neither shows nor moves the day it is idle since."""
+    user = subscription.user
+    started = timezone.localdate(subscription.created_at)
+    found: list[Clause | Topic] = []
+    for model, followed in ((Clause, follows.clause_records()), (Topic, follows.topic_records())):
+        rows = model.objects.visible_to(user).filter(followed).with_idle(today).idle()
+        if model is Clause:
+            rows = rows.select_related("agreement")
+        found.extend(
+            row
+            for row in rows.order_by("pk")
+            if row.is_idle and turned_idle_on(row.idle_kind, row.idle_since) >= started
+        )
+    if not found:
+        return []
+    noted = set(
+        DigestItem.objects.filter(subscription=subscription, idle_since__isnull=False)
+        .filter(
+            Q(idle_clause__in=[row.pk for row in found if isinstance(row, Clause)])
+            | Q(idle_topic__in=[row.pk for row in found if isinstance(row, Topic)])
+        )
+        .values_list("idle_clause_id", "idle_topic_id", "idle_since")
+    )
+
+    def key(row) -> tuple:
+        if isinstance(row, Clause):
+            return (row.pk, None, row.idle_since)
+        return (None, row.pk, row.idle_since)
+
+    return [row for row in found if key(row) not in noted]
+
+
 def funding_detail(funding: FundingSource) -> str:
     """ "EUR 50,000,000, potential": a funding decision's amount and status, for the digest
     and the calendar."""
@@ -247,6 +296,28 @@ class StatementLine:
     summary: str
     url: str
     source: str
+
+
+@dataclass(frozen=True)
+class IdleLine:
+    """A record that turned idle, in plain words, linked to its page."""
+
+    sentence: str
+    url: str
+
+
+def idle_line(record: Clause | Topic) -> IdleLine:
+    since = approximate_date(record.idle_since)
+    if record.idle_kind == IdleKind.RESERVATION:
+        sentence = _("%(record)s: a reservation is still open, with no activity since %(date)s")
+    elif record.idle_kind == IdleKind.PENDING_CLAUSE:
+        sentence = _("%(record)s: pending signature, with no activity since %(date)s")
+    else:
+        sentence = _("%(record)s: still under discussion, with no activity since %(date)s")
+    return IdleLine(
+        sentence=sentence % {"record": record, "date": since},
+        url=absolute_url(record.get_absolute_url()),
+    )
 
 
 @dataclass(frozen=True)
@@ -328,21 +399,28 @@ class DigestContent:
     programme_names: dict[int, str] = field(default_factory=dict)  # visible ones only
     upcoming: list[DateLine] = field(default_factory=list)
     overdue: list[DateLine] = field(default_factory=list)
+    idle: list = field(default_factory=list)  # clauses and topics that turned idle
 
     @property
     def is_empty(self) -> bool:
         # Dates alone do not make a digest: an overdue decision would mail everyone daily.
+        # A record turning idle does: the ledger says it once per quiet spell.
         return (
             not self.changes.rows
             and not self.statements
             and not self.versions
             and not self.positions
+            and not self.idle
         )
 
     @property
     def item_count(self) -> int:
         return (
-            len(self.changes.rows) + len(self.statements) + len(self.versions) + len(self.positions)
+            len(self.changes.rows)
+            + len(self.statements)
+            + len(self.versions)
+            + len(self.positions)
+            + len(self.idle)
         )
 
 
@@ -473,4 +551,5 @@ def collect(subscription: Subscription, today: datetime.date) -> DigestContent:
         programme_names=programme_names,
         upcoming=upcoming,
         overdue=overdue,
+        idle=pending_idle(subscription, follows, today),
     )

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from .. import clock
 from ..emails import RenderedEmail, site_host
 from ..models import (
+    Clause,
     DigestDelivery,
     DigestItem,
     Subscription,
@@ -93,6 +94,19 @@ def _message_id(subscription: Subscription) -> str:
     return f"<digest.{subscription.pk}.{secrets.token_hex(8)}@{site_host()}>"
 
 
+def idle_items(subscription: Subscription, delivery: DigestDelivery, records: list):
+    """The ledger rows of the records that turned idle: each named by its record and the
+    day its quiet began, so the same quiet spell is never in two digests."""
+    for record in records:
+        field = "idle_clause" if isinstance(record, Clause) else "idle_topic"
+        yield DigestItem(
+            subscription=subscription,
+            delivery=delivery,
+            idle_since=record.idle_since,
+            **{field: record},
+        )
+
+
 def plan_digest(subscription: Subscription, now: datetime.datetime) -> DigestResult:
     """Plan this subscription's digest for the period ending `now`, in one transaction.
 
@@ -165,6 +179,7 @@ def plan_digest(subscription: Subscription, now: datetime.datetime) -> DigestRes
                 DigestItem(subscription=subscription, delivery=delivery, position=position)
                 for position in content.positions
             ),
+            idle_items(subscription, delivery, content.idle),
         )
         while batch := list(itertools.islice(items, ITEM_BATCH_SIZE)):
             DigestItem.objects.bulk_create(batch)

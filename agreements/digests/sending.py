@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from ..emails import build_message, unsubscribe_headers
 from ..models import (
+    Clause,
     ClauseVersion,
     DigestDelivery,
     DigestItem,
@@ -19,6 +20,7 @@ from ..models import (
     Statement,
     StatusChange,
     Subscription,
+    Topic,
     can_read,
 )
 from .planning import DigestResult, Outcome
@@ -110,11 +112,15 @@ def why_not_deliverable(delivery: DigestDelivery) -> str:
     visible_statement = Statement.objects.visible_to(user).filter(pk=OuterRef("statement_id"))
     visible_version = ClauseVersion.objects.visible_to(user).filter(pk=OuterRef("version_id"))
     visible_position = Position.objects.visible_to(user).filter(pk=OuterRef("position_id"))
+    visible_clause = Clause.objects.visible_to(user).filter(pk=OuterRef("idle_clause_id"))
+    visible_topic = Topic.objects.visible_to(user).filter(pk=OuterRef("idle_topic_id"))
     hidden = DigestItem.objects.filter(delivery=delivery).filter(
         (Q(change__isnull=False) & ~Exists(visible_change))
         | (Q(statement__isnull=False) & ~Exists(visible_statement))
         | (Q(version__isnull=False) & ~Exists(visible_version))
         | (Q(position__isnull=False) & ~Exists(visible_position))
+        | (Q(idle_clause__isnull=False) & ~Exists(visible_clause))
+        | (Q(idle_topic__isnull=False) & ~Exists(visible_topic))
     )
     if hidden.exists():
         return "an item was hidden from the recipient"

@@ -26,6 +26,7 @@ from .content import (
     ChangeRow,
     DigestContent,
     change_line,
+    idle_line,
     statement_line,
 )
 from .schedule import local_zone
@@ -100,6 +101,9 @@ def summarize(content: DigestContent, limit: int = 3) -> str:
         parts.append((count, phrase % {"count": count}))
     if count := len(content.positions):
         phrase = ngettext("%(count)d new position", "%(count)d new positions", count)
+        parts.append((count, phrase % {"count": count}))
+    if count := len(content.idle):
+        phrase = ngettext("%(count)d record gone quiet", "%(count)d records gone quiet", count)
         parts.append((count, phrase % {"count": count}))
     parts.sort(key=lambda part: -part[0])  # stable: equal counts keep kind order
     shown = ", ".join(phrase for _, phrase in parts[:limit])
@@ -194,6 +198,8 @@ def render_digest(
         "negotiation": negotiation_lines(content, user),
         "upcoming": content.upcoming,
         "overdue": content.overdue,
+        # Records that turned idle, once per quiet spell; nothing was closed.
+        "idle": [idle_line(record) for record in content.idle[:MAX_LISTED_CHANGES]],
         "follows_everything": follows.everything,
         "followed": [str(record) for record in (*follows.agreements, *follows.topics)],
         "site_url": settings.SITE_URL,

@@ -87,6 +87,16 @@ class AgreementQuerySet(PartyNamesQuerySet):
             clause_total=aggregate_per_row(clauses, "agreement", Count("pk"), 0),
         )
 
+    def with_idle_clause_counts(self, today: datetime.date | None = None):
+        """How many of the clauses the reader may see are idle (`idle_clauses`), from the
+        same set-based flag as the clauses' own (models/idle.py)."""
+        idle = Clause.objects.visible_to(self.reader).with_idle(today).idle()
+        return self.annotate(idle_clauses=aggregate_per_row(idle, "agreement", Count("pk"), 0))
+
+    def idle(self):
+        """Agreements with an idle clause (after `with_idle_clause_counts()`)."""
+        return self.filter(idle_clauses__gt=0)
+
     def with_level_counts(self, as_of: datetime.date | None = None):
         """How many of the clauses the reader may see are agreed, ad referendum, reserved,
         stale or open (as of a day): `agreement.level_counts`, in the agreement's own row."""
@@ -577,7 +587,11 @@ class Statement(VisibleRecord):
         verbose_name = _("statement")
         verbose_name_plural = _("statements")
         constraints = [visibility_constraint("statement")]
-        indexes = [models.Index(fields=["-said_on"], name="statement_said_on")]
+        indexes = [
+            models.Index(fields=["-said_on"], name="statement_said_on"),
+            # A topic's latest activity, for its idle flag (models/idle.py).
+            models.Index(fields=["topic", "said_on"], name="statement_topic_day"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.person}, {self.said_on:%Y-%m-%d}"
