@@ -5,6 +5,9 @@ agreements/models/idle.py; query counts with 3 and 300 rows: tests/test_query_co
 import datetime
 
 import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from agreements import digests, services
@@ -256,6 +259,51 @@ def test_the_clause_page_says_why_it_is_idle(record, stakeholder, editor, login,
     page = login(stakeholder).get(f"/clauses/{record.clause.pk}/").content.decode()
 
     assert "No activity since 19 Nov 2012" in page
+
+
+def idle_clauses_and_topics(record, editor, count: int) -> None:
+    """`count` more pending clauses and topics, all quiet since 19 Nov 2012."""
+    offset = Clause.objects.count()
+    for n in range(offset, offset + count):
+        clause = Clause(
+            agreement=record.agreement,
+            reference=f"Q{n}",
+            position=n,
+            title=f"Quiet clause {n}",
+            status=Clause.Status.PENDING,
+        )
+        services.record_creation(clause, by=editor, effective_on=CREATED)
+        topic = Topic(title=f"Quiet topic {n}", slug=f"quiet-{n}")
+        services.record_creation(topic, by=editor, effective_on=CREATED)
+
+
+@pytest.mark.parametrize(
+    ("url", "headers", "shows", "queries"),
+    [
+        ("/agreements/?idle=1", {}, "ExoMars cooperation", 3),
+        ("/agreements/exomars-cooperation/?idle=1", HTMX, "Quiet clause", 4),
+        ("/topics/?idle=1", {}, "Quiet topic", 4),
+    ],
+)
+def test_idle_lists_cost_the_same_queries_with_3_or_300_idle_rows(
+    record, stakeholder, editor, login, settings, url, headers, shows, queries
+):
+    as_of(settings, datetime.date(2013, 6, 1))
+    client = login(stakeholder)
+    idle_clauses_and_topics(record, editor, 3)
+    client.get(url, headers=headers)  # warm up what is cached per process
+    cache.clear()
+    with CaptureQueriesContext(connection) as few:
+        assert shows in client.get(url, headers=headers).content.decode()
+    idle_clauses_and_topics(record, editor, 297)
+    cache.clear()
+    with CaptureQueriesContext(connection) as many:
+        assert shows in client.get(url, headers=headers).content.decode()
+
+    def counted(captured) -> int:
+        return len([q for q in captured if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))])
+
+    assert counted(few) == counted(many) == queries
 
 
 # Digests ----------------------------------------------------------------------------------

@@ -49,13 +49,12 @@ PAGES = [
     ("/agreements/exomars-cooperation/positions/", {}, 5),
     ("/agreements/exomars-cooperation/positions/?level=open&as_of=2013-01-01", HTMX, 5),
     # A page showing idle records asks once more: the day each one's quiet began, for all of
-    # them at once (agreements/models/idle.py). The record's topics are idle, its clauses not.
+    # them at once (agreements/models/idle.py). The record's topics are idle, its clauses not
+    # (idle clauses: tests/test_idle.py).
     ("/topics/", {}, 4),
     ("/topics/?idle=1", HTMX, 4),
     ("/topics/?q=launch&page=2", HTMX, 3),
     ("/topics/juice/", {}, 8),
-    ("/agreements/?idle=1", {}, 3),
-    ("/agreements/exomars-cooperation/?idle=1", HTMX, 3),
     ("/programmes/exomars/", {}, 4),
     ("/timeline/", {}, 5),
     ("/timeline/?agreement=exomars-cooperation&since=2012-01-01", {}, 6),
