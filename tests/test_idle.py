@@ -216,6 +216,17 @@ def test_the_topic_list_filters_idle_topics(record, stakeholder, editor, login, 
     assert 'name="idle" value="1" checked' in idle
 
 
+def test_the_download_of_idle_topics_says_why(record, stakeholder, login, settings):
+    as_of(settings, datetime.date(2013, 3, 1))
+
+    response = login(stakeholder).get("/topics/?idle=1&format=csv")
+    sheet = b"".join(response.streaming_content).decode()
+
+    assert "Juice cooperation" in sheet
+    assert "No activity since 19 Nov 2012" in sheet
+    assert "Negotiating margin" not in sheet
+
+
 @pytest.mark.parametrize("value", ["yes", "2", "1'--"])
 def test_a_bad_idle_filter_is_a_clear_400(record, stakeholder, login, value):
     response = login(stakeholder).get(f"/topics/?idle={value}")

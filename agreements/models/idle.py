@@ -31,6 +31,7 @@ Two places to extend:
 from __future__ import annotations
 
 import datetime
+import itertools
 import operator
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -44,6 +45,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .dates import EARLIEST_DATE, approximate_date
+
+ITERATOR_CHUNK = 2000  # rows given their idle day at once when read with iterator()
 
 
 class IdleKind(models.TextChoices):
@@ -240,6 +243,16 @@ class IdleQuerySetMixin:
 
     def idle(self):
         return self.filter(idle_kind__isnull=False)
+
+    def iterator(self, chunk_size: int | None = None):
+        """Read in chunks (exports), each chunk given its `idle_since` in one query."""
+        rows = super().iterator(chunk_size=chunk_size)
+        if self._idle_day is None or self._iterable_class is not ModelIterable:
+            yield from rows
+            return
+        while chunk := list(itertools.islice(rows, chunk_size or ITERATOR_CHUNK)):
+            attach_idle_since(chunk, self.reader, self._idle_day)
+            yield from chunk
 
     def _fetch_all(self):
         fresh = self._result_cache is None
