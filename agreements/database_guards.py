@@ -117,13 +117,16 @@ AUDIT_TABLES = [
     "agreements_topicevent",
     "agreements_topicpartiesevent",
 ]
+# Migration 0012 guards the tables above, as they were then; an event table added later is
+# guarded by its own migration, and listed here.
+ALL_AUDIT_TABLES = [*AUDIT_TABLES, "agreements_linkevent"]
 
 # The runtime role's privileges, table by table. Append-only tables: read and add rows.
 APPEND_ONLY = "SELECT, INSERT"
 READ_WRITE = "SELECT, INSERT, UPDATE, DELETE"
 RUNTIME_PRIVILEGES = {
     "agreements_statuschange": APPEND_ONLY,
-    **dict.fromkeys(AUDIT_TABLES, APPEND_ONLY),
+    **dict.fromkeys(ALL_AUDIT_TABLES, APPEND_ONLY),
     # The negotiation's events (migration 0013): versions of clause texts, positions.
     "agreements_clauseversion": APPEND_ONLY,
     "agreements_position": APPEND_ONLY,

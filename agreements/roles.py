@@ -18,6 +18,7 @@ DOMAIN_MODELS = [
     "topic",
     "milestone",
     "statement",
+    "link",
 ]
 # Events: added through their services, never changed or deleted (migration 0013).
 EVENT_MODELS = ["clauseversion", "position"]

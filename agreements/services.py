@@ -12,20 +12,29 @@ import datetime
 import logging
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import clock
 from .models import (
+    CONDITION_SIDES,
+    DEFAULT_CONDITION,
+    SIDE_BY_MODEL,
+    SIDE_MODELS,
+    SIDES,
     Agreement,
     Clause,
     ClauseVersion,
     DatePrecision,
     FundingSource,
+    LiftingCondition,
+    Link,
+    LinkKind,
     Party,
     Position,
+    RecordKey,
     Source,
     Statement,
     StatusChange,
@@ -432,3 +441,150 @@ def record_position(
         getattr(by, "username", by),
     )
     return position
+
+
+# Links: what holds what up -------------------------------------------------------------------
+
+# One lock for every write that may close a cycle: two editors each adding half of a cycle
+# at the same moment would each find none without it. Held to the end of the transaction.
+LINK_GRAPH_LOCK = 0x4C494E4B  # "LINK"
+
+
+class LinkError(Exception):
+    """A link the rules refuse (a cycle, a condition that does not fit); for the editor."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _ordering_edge(kind: str, record: RecordKey, other: RecordKey) -> tuple[RecordKey, RecordKey]:
+    """A blocker or a precedence as "first, then": "A blocked by B" means B comes first."""
+    return (other, record) if kind == LinkKind.BLOCKED_BY else (record, other)
+
+
+def find_cycle(edges: list[tuple[RecordKey, RecordKey]]) -> list[RecordKey] | None:
+    """A cycle among "first, then" edges, as the records in order (the first repeated at the
+    end), or None."""
+    following: dict[RecordKey, list[RecordKey]] = {}
+    for first, then in edges:
+        following.setdefault(first, []).append(then)
+    done: set[RecordKey] = set()
+    for start in list(following):
+        if start in done:
+            continue
+        # Depth first, without recursion: (node, its next child's index) and the path.
+        path: list[RecordKey] = [start]
+        on_path = {start}
+        stack = [(start, iter(following.get(start, ())))]
+        while stack:
+            node, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                stack.pop()
+                path.pop()
+                on_path.discard(node)
+                done.add(node)
+                continue
+            if child in on_path:
+                return [*path[path.index(child) :], child]
+            if child not in done:
+                path.append(child)
+                on_path.add(child)
+                stack.append((child, iter(following.get(child, ()))))
+    return None
+
+
+def describe_records(keys: list[RecordKey]) -> list[str]:
+    """The records' names, for an editor (who sees every record)."""
+    names: dict[RecordKey, str] = {}
+    for side in {key.side for key in keys}:
+        model = SIDE_MODELS[side]
+        wanted = [key.pk for key in keys if key.side == side]
+        for record in model.objects.filter(pk__in=wanted):
+            names[RecordKey(side, record.pk)] = str(record)
+    return [names.get(key, f"{key.side} {key.pk}") for key in keys]
+
+
+def check_link(link: Link) -> None:
+    """The rules of one link on its own: a blocker's condition fits the blocker's kind (the
+    editor may leave it empty for the blocker's usual one), no lag but for precedence."""
+    if link.kind == LinkKind.BLOCKED_BY:
+        side = link.other_key.side
+        if not link.condition:
+            link.condition = DEFAULT_CONDITION[side]
+        elif CONDITION_SIDES[LiftingCondition(link.condition)] != side:
+            fitting = [c.label for c, s in CONDITION_SIDES.items() if s == side]
+            raise LinkError(
+                _("A %(kind)s lifts a blocker only when %(conditions)s.")
+                % {
+                    "kind": SIDE_MODELS[side]._meta.verbose_name,
+                    "conditions": _(" or ").join(str(label) for label in fitting),
+                },
+                field="condition",
+            )
+    else:
+        link.condition = ""
+    if link.kind != LinkKind.PRECEDES:
+        link.lag_days = 0
+    if link.record_key == link.other_key:
+        raise LinkError(_("A record cannot be linked to itself."))
+
+
+def check_no_cycle(new_links: list[Link], removed_ids: set[int] = frozenset()) -> None:
+    """Refuse `new_links` (added or changed) if, with every other link in the database but
+    `removed_ids`, blockers and precedence would go round in a circle. The message names
+    the cycle."""
+    ordering = (LinkKind.BLOCKED_BY, LinkKind.PRECEDES)
+    replaced = {link.pk for link in new_links if link.pk} | set(removed_ids)
+    edges = []
+    fields = ["kind", *(f"{side}_id" for side in SIDES), *(f"to_{side}_id" for side in SIDES)]
+    for row in Link.objects.filter(kind__in=ordering).exclude(pk__in=replaced).only(*fields):
+        edges.append(_ordering_edge(row.kind, row.record_key, row.other_key))
+    for link in new_links:
+        if link.kind in ordering:
+            edges.append(_ordering_edge(link.kind, link.record_key, link.other_key))
+    cycle = find_cycle(edges)
+    if cycle:
+        raise LinkError(
+            _("These links would go round in a circle: %(cycle)s.")
+            % {"cycle": " → ".join(describe_records(cycle))}
+        )
+
+
+def lock_link_graph() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LINK_GRAPH_LOCK])
+
+
+def record_links(
+    links: list[Link], *, by, removed: list[Link] = (), reason: str = ""
+) -> list[Link]:
+    """Save `links` (new or changed) and delete `removed`, all at once, refusing any cycle
+    they would make with the other links (`LinkError`, naming the cycle). The admin's two
+    inlines of a record page (blocked by, holds up) are saved together through here."""
+    with transaction.atomic():
+        lock_link_graph()
+        for link in links:
+            check_link(link)
+        check_no_cycle(links, {link.pk for link in removed if link.pk})
+        for link in removed:
+            link.delete()
+        for link in links:
+            if link._state.adding and link.recorded_by_id is None:
+                link.recorded_by = by
+            link.save()
+    for link in links:
+        logger.info("link %s: %s by %s", link.pk, link, getattr(by, "username", by))
+    return links
+
+
+def record_link(record, kind: str, other, *, by, **fields) -> Link:
+    """One link from `record` to `other` ("the agreement is blocked by the savings")."""
+    link = Link(
+        kind=kind,
+        **{SIDE_BY_MODEL[type(record)]: record},
+        **{f"to_{SIDE_BY_MODEL[type(other)]}": other},
+        **fields,
+    )
+    return record_links([link], by=by)[0]

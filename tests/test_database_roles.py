@@ -14,7 +14,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from agreements import digests, services
-from agreements.database_guards import AUDIT_TABLES, RUNTIME_PRIVILEGES
+from agreements.database_guards import ALL_AUDIT_TABLES, RUNTIME_PRIVILEGES
 from agreements.models import DigestItem, StatusChange, Subscription
 
 APPEND_ONLY_TABLES = [
@@ -23,7 +23,7 @@ APPEND_ONLY_TABLES = [
     "agreements_position",
     "agreements_digestdelivery",
     "agreements_digestitem",
-    *AUDIT_TABLES,
+    *ALL_AUDIT_TABLES,
 ]
 
 

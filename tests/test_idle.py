@@ -15,6 +15,8 @@ from agreements.digests import Outcome
 from agreements.models import (
     Clause,
     DigestItem,
+    Link,
+    Milestone,
     Statement,
     Subscription,
     Topic,
@@ -131,6 +133,58 @@ def test_nothing_is_closed_when_a_record_is_idle(record, stakeholder, settings):
 
     record.topic.refresh_from_db()
     assert record.topic.status == Topic.Status.PROPOSED
+
+
+def blocked_by(record, milestone, linked_on=CREATED):
+    return Link.objects.create(
+        topic=record.topic,
+        kind=Link.Kind.BLOCKED_BY,
+        to_milestone=milestone,
+        condition=Link.Condition.MILESTONE_PASSED,
+        linked_on=linked_on,
+    )
+
+
+def test_a_link_is_activity_on_both_its_records(record, stakeholder, settings):
+    as_of(settings, datetime.date(2013, 3, 1))
+    Link.objects.create(
+        topic=record.topic,
+        kind=Link.Kind.RELATED,
+        to_clause=record.clause,
+        linked_on=datetime.date(2013, 2, 20),
+    )
+
+    assert not topic_as(stakeholder, record.topic).is_idle
+
+
+def test_a_record_waiting_on_a_milestone_ahead_is_not_idle(record, stakeholder, settings):
+    decision = Milestone.objects.create(
+        title="Committee decision", happens_on=datetime.date(2013, 6, 1), precision="month"
+    )
+    blocked_by(record, decision)
+
+    as_of(settings, datetime.date(2013, 6, 30))  # June 2013 is not over yet
+    assert not topic_as(stakeholder, record.topic).is_idle
+
+    as_of(settings, datetime.date(2013, 7, 1))
+    topic = topic_as(stakeholder, record.topic)
+    assert topic.is_idle
+    assert topic.idle_reason == "No activity since 19 Nov 2012"
+
+
+def test_waiting_on_a_milestone_a_reader_cannot_see_does_not_excuse_it(
+    record, stakeholder, editor, settings
+):
+    hidden = Milestone.objects.create(
+        title="Internal review",
+        happens_on=datetime.date(2014, 1, 1),
+        visibility=Visibility.INTERNAL,
+    )
+    blocked_by(record, hidden)
+    as_of(settings, datetime.date(2013, 6, 1))
+
+    assert not topic_as(editor, record.topic).is_idle
+    assert topic_as(stakeholder, record.topic).is_idle
 
 
 # Visibility -------------------------------------------------------------------------------

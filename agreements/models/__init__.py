@@ -13,6 +13,7 @@ One module per concept, each re-exported here so that code imports from `agreeme
 - `digests`: subscriptions and the digest ledger;
 - `tokens`: personal API tokens, stored hashed;
 - `audit`: the audit trail, an event for every write to a record table (django-pghistory).
+- `links`: what holds what up, links between records (blocked by, precedes, packages);
 - `sessions`: login sessions that name their user in a column, loaded with it in one query.
 """
 
@@ -60,6 +61,18 @@ from .history import (
     StatusChangeQuerySet,
 )
 from .idle import IdleKind, IdleRecord, activity_sources, last_activity, turned_idle_on
+from .links import (
+    CONDITION_SIDES,
+    DEFAULT_CONDITION,
+    SIDE_BY_MODEL,
+    SIDE_MODELS,
+    SIDES,
+    LiftingCondition,
+    Link,
+    LinkKind,
+    LinkQuerySet,
+    RecordKey,
+)
 from .negotiation import (
     Agreement,
     AgreementQuerySet,
@@ -116,10 +129,15 @@ from .audit import EVENT_MODELS, AuditEvent, audited  # isort: skip (after what 
 
 __all__ = [
     "ACCEPTING",
+    "CONDITION_SIDES",
+    "DEFAULT_CONDITION",
     "EARLIEST_DATE",
     "EVENT_MODELS",
     "LATEST_DATE",
     "READER_PERMISSION",
+    "SIDES",
+    "SIDE_BY_MODEL",
+    "SIDE_MODELS",
     "ZERO",
     "Agreement",
     "AgreementQuerySet",
@@ -145,6 +163,10 @@ __all__ = [
     "IdleKind",
     "IdleRecord",
     "Level",
+    "LiftingCondition",
+    "Link",
+    "LinkKind",
+    "LinkQuerySet",
     "Milestone",
     "MilestoneKind",
     "MilestoneQuerySet",
@@ -158,6 +180,7 @@ __all__ = [
     "ProgrammeQuerySet",
     "ReaderSession",
     "ReaderUnknown",
+    "RecordKey",
     "RecordVersion",
     "ReservationKind",
     "Source",

@@ -30,6 +30,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from pghistory.trigger import Event as PghistoryTrigger
 
+from .links import Link
 from .negotiation import Agreement, Clause, Milestone, Statement, Topic
 from .record import FundingSource, Party, Person, Programme, Source
 
@@ -151,6 +152,7 @@ ProgrammeEvent = audited(Programme)
 FundingSourceEvent = audited(FundingSource)
 MilestoneEvent = audited(Milestone)
 StatementEvent = audited(Statement)
+LinkEvent = audited(Link)
 # The parties of an agreement or topic: a party added or removed.
 AgreementPartiesEvent = audited(
     Agreement.parties.through,
@@ -177,6 +179,7 @@ EVENT_MODELS: dict[type[models.Model], type[AuditEvent]] = {
         FundingSourceEvent,
         MilestoneEvent,
         StatementEvent,
+        LinkEvent,
         AgreementPartiesEvent,
         TopicPartiesEvent,
     )

@@ -1,7 +1,7 @@
 """Idle records: what has seen no activity for longer than its kind allows.
 
 A record is *idle* when nothing has happened to it (a status change, a position, a new
-text, a statement; link changes once links exist) for longer than a threshold of its kind
+text, a statement, a link to or from it) for longer than a threshold of its kind
 (settings, from the environment):
 
 - a clause holding an open reservation (a party's current position on it *reserves*):
@@ -11,7 +11,8 @@ text, a statement; link changes once links exist) for longer than a threshold of
   `IDLE_TOPIC_DAYS`, 90 (30 when it holds an open reservation).
 
 It is worked out when read, as of the tracker's day (`clock.today()`), from the activity
-the reader may see, and never stored; nothing is ever closed because it is idle.
+the reader may see, and never stored; nothing is ever closed because it is idle. A record
+waiting on a milestone still ahead (blocked by it) is not idle.
 
 How, so that a list of thousands asks the database once, whatever its size: each activity
 source is one `visible_to(reader)` query of (record, day) pairs (`activity_sources`), and
@@ -23,9 +24,10 @@ own query; the day the quiet began (`idle_since`, for the reason) is asked after
 the idle rows fetched only, in one grouped query (`attach_idle_since`).
 
 Two places to extend:
-- `activity_sources`: a new kind of activity (link changes) is one more entry;
-- `waiting`: records waiting on a dated milestone in the future are not idle (the links'
-  blocked-by milestones); until links exist, nothing waits.
+- `activity_sources`: where activity is found (status changes, versions, positions,
+  statements, links on either side); a new kind of activity is one more entry;
+- `waiting`: why a quiet record is not idle; today, an open blocker on a milestone still
+  ahead (models/links.py).
 """
 
 from __future__ import annotations
@@ -111,8 +113,14 @@ def activity_sources(model) -> list[ActivitySource]:
     read through `visible_to`, so that a confidential position moves no date a reader sees.
     """
     from .history import StatusChange
+    from .links import Link
     from .negotiation import Clause, Statement, Topic
     from .positions import ClauseVersion, Position
+
+    def links(reader):
+        # A link counts for the records on both its sides, from the day it arose; one to a
+        # record the reader cannot see is invisible, and so is its date (its rule).
+        return Link.objects.visible_to(reader)
 
     def changes(reader):
         return StatusChange.objects.all()
@@ -128,12 +136,16 @@ def activity_sources(model) -> list[ActivitySource]:
             ActivitySource(changes, "clause", "effective_on"),
             ActivitySource(lambda reader: ClauseVersion.objects.all(), "clause", "proposed_on"),
             ActivitySource(positions, "clause", "taken_on"),
+            ActivitySource(links, "clause", "linked_on"),
+            ActivitySource(links, "to_clause", "linked_on"),
         ]
     if model is Topic:
         return [
             ActivitySource(changes, "topic", "effective_on"),
             ActivitySource(positions, "topic", "taken_on"),
             ActivitySource(statements, "topic", "said_on"),
+            ActivitySource(links, "topic", "linked_on"),
+            ActivitySource(links, "to_topic", "linked_on"),
         ]
     raise ValueError(f"{model.__name__} records are never idle")
 
@@ -160,10 +172,21 @@ def active_between(model, reader, start: datetime.date, end: datetime.date) -> Q
 def waiting(model, reader, today: datetime.date) -> Q | None:
     """Records waiting on a dated milestone still ahead: not idle, whatever their quiet.
 
-    The hook for links (issue 12, "blocked by" a milestone): return the records with an
-    open blocked-by link to a milestone the reader may see whose date is not yet past.
-    None until then: nothing waits."""
-    return None
+    That is an open blocker (a *blocked by* link whose condition is unmet) on a milestone,
+    as the reader may see it: the milestone's date is not yet over and it is not marked
+    done. A blocker on a milestone the reader cannot see is invisible, and so is its
+    effect: for that reader the record is idle as its quiet says."""
+    from .links import SIDE_BY_MODEL, Link
+
+    side = SIDE_BY_MODEL[model]
+    blocked = (
+        Link.objects.visible_to(reader)
+        .open_blockers(today)
+        .filter(**{"to_milestone__isnull": False, f"{side}__isnull": False})
+        .order_by()
+        .values(side)
+    )
+    return Q(pk__in=blocked)
 
 
 def last_activity(

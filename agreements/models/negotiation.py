@@ -462,6 +462,13 @@ class Milestone(VisibleRecord):
     )
     description = models.TextField(_("description"), blank=True)
     search_document = search_document_field("title", "description")
+    done_on = models.DateField(
+        _("done on"),
+        null=True,
+        blank=True,
+        validators=[validate_record_date],
+        help_text=_("When the decision was taken or the event happened, once it has."),
+    )
     agreement = models.ForeignKey(
         Agreement,
         on_delete=models.PROTECT,

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('agreements', '0020_funding_and_milestone_search_documents'),
+        ('agreements', '0021_links'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
