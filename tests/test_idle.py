@@ -345,7 +345,7 @@ def idle_clauses_and_topics(record, editor, count: int) -> None:
 @pytest.mark.parametrize(
     ("url", "headers", "shows", "queries"),
     [
-        ("/agreements/?idle=1", {}, "ExoMars cooperation", 3),
+        ("/agreements/?idle=1", {}, "ExoMars cooperation", 4),
         ("/agreements/exomars-cooperation/?idle=1", HTMX, "Quiet clause", 4),
         ("/topics/?idle=1", {}, "Quiet topic", 4),
     ],

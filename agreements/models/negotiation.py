@@ -11,6 +11,7 @@ A new total is one more such method here, named `with_<what>()`.
 from __future__ import annotations
 
 import datetime
+import itertools
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -26,6 +27,7 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce, NullIf
+from django.db.models.query import ModelIterable
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext
@@ -87,15 +89,59 @@ class AgreementQuerySet(PartyNamesQuerySet):
             clause_total=aggregate_per_row(clauses, "agreement", Count("pk"), 0),
         )
 
+    _idle_counts_day: datetime.date | None = None
+
+    def _clone(self):
+        clone = super()._clone()
+        clone._idle_counts_day = self._idle_counts_day
+        return clone
+
     def with_idle_clause_counts(self, today: datetime.date | None = None):
-        """How many of the clauses the reader may see are idle (`idle_clauses`), from the
-        same set-based flag as the clauses' own (models/idle.py)."""
-        idle = Clause.objects.visible_to(self.reader).with_idle(today).idle()
-        return self.annotate(idle_clauses=aggregate_per_row(idle, "agreement", Count("pk"), 0))
+        """How many of the clauses the reader may see are idle: `idle_clauses` on each
+        fetched agreement, from one grouped query over the idle clauses of all of them
+        (models/idle.py). Not a column of the agreements' query: a count per agreement
+        there worked the clauses' flag out again for every agreement."""
+        clone = self._chain()
+        clone._idle_counts_day = today or clock.today()
+        return clone
 
     def idle(self):
-        """Agreements with an idle clause (after `with_idle_clause_counts()`)."""
-        return self.filter(idle_clauses__gt=0)
+        """Agreements with an idle clause: a semi-join on the idle clauses, worked out once
+        for the whole list."""
+        idle = Clause.objects.visible_to(self.reader).with_idle().idle()
+        return self.filter(pk__in=idle.order_by().values("agreement"))
+
+    def _attach_idle_counts(self, rows: list) -> None:
+        idle = Clause.objects.visible_to(self.reader).with_idle(self._idle_counts_day).idle()
+        counts = dict(
+            idle.filter(agreement__in=[row.pk for row in rows])
+            .order_by()
+            .values("agreement")
+            .annotate(count=Count("pk"))
+            .values_list("agreement", "count")
+        )
+        for row in rows:
+            row.idle_clauses = counts.get(row.pk, 0)
+
+    def _fetch_all(self):
+        fresh = self._result_cache is None
+        super()._fetch_all()
+        if (
+            fresh
+            and self._idle_counts_day is not None
+            and self._result_cache
+            and self._iterable_class is ModelIterable
+        ):
+            self._attach_idle_counts(self._result_cache)
+
+    def iterator(self, chunk_size: int | None = None):
+        rows = super().iterator(chunk_size=chunk_size)
+        if self._idle_counts_day is None or self._iterable_class is not ModelIterable:
+            yield from rows
+            return
+        while chunk := list(itertools.islice(rows, chunk_size or 2000)):
+            self._attach_idle_counts(chunk)
+            yield from chunk
 
     def with_level_counts(self, as_of: datetime.date | None = None):
         """How many of the clauses the reader may see are agreed, ad referendum, reserved,
