@@ -41,7 +41,7 @@ PAGES = [
     ("/", HTMX, 2),
     # The agreements' idle clauses, counted for all the listed agreements at once.
     ("/agreements/", {}, 4),
-    ("/agreements/?q=launch&status=draft&sort=updated&page=2", HTMX, 3),
+    ("/agreements/?q=launch&status=draft&sort=updated&page=2", HTMX, 4),
     ("/agreements/exomars-cooperation/", {}, 8),
     ("/agreements/exomars-cooperation/?clause_status=draft", HTMX, 3),
     ("/clauses/{clause}/", {}, 8),
