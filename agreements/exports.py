@@ -257,4 +257,6 @@ def _sheet_columns(column: Column, user) -> list[SheetColumn]:
         return [SheetColumn(heading, lambda row: _position(column.value(row)), width=30)]
     if kind == Kind.TEMPLATE:
         return TEMPLATE_COLUMNS[column.template]()
+    if kind == Kind.IDLE:
+        return [SheetColumn(heading, lambda row: row.idle_reason, width=36)]
     raise ValueError(f"a column of unknown kind {kind!r}")

@@ -90,6 +90,9 @@ def search_field(label) -> forms.CharField:
     return forms.CharField(label=label, required=False, strip=True)
 
 
+IDLE_CHOICES = [("1", _("Idle only"))]
+
+
 class ListFilterForm(ReaderQueryForm):
     """Search text, statuses and sort order of a list page (agreements, topics)."""
 
@@ -105,6 +108,9 @@ class ListFilterForm(ReaderQueryForm):
         label=_("Status"), required=False, widget=forms.CheckboxSelectMultiple
     )
     sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=SORT_CHOICES)
+    # `?idle=1`: only the idle records (agreements: with an idle clause). Anything else is
+    # a form error: it cannot mean anything sensible.
+    idle = forms.ChoiceField(label=_("Activity"), required=False, choices=IDLE_CHOICES)
 
     def __init__(self, data: QueryDict | None, *, statuses: list[tuple[str, str]]):
         super().__init__(data)
@@ -115,6 +121,10 @@ class ListFilterForm(ReaderQueryForm):
     def selected_statuses(self) -> list[str]:
         return self.data.getlist("status")
 
+    @property
+    def selected_idle(self) -> list[str]:
+        return self.data.getlist("idle")
+
 
 class ClauseFilterForm(ReaderQueryForm):
     """The status filter of an agreement's clause table."""
@@ -123,14 +133,29 @@ class ClauseFilterForm(ReaderQueryForm):
         label=_("Clause status"), required=False, widget=forms.CheckboxSelectMultiple
     )
 
+    idle = forms.CharField(label=_("Activity"), required=False)
+
     def __init__(self, data: QueryDict | None, *, statuses: list[tuple[str, str]]):
         super().__init__(data)
         self.fields["clause_status"].choices = statuses
         self.drop_unknown("clause_status", (value for value, _label in statuses))
 
+    def clean_idle(self) -> bool:
+        # This form cannot fail (the agreement page is shown whatever the filter says): a
+        # value that is not "1" is dropped with a notice.
+        value = self.cleaned_data.get("idle", "")
+        if value not in ("", "1"):
+            self.notices.append(str(_("Unknown activity filter ignored.")))
+            self.data.setlist("idle", [])
+        return value == "1"
+
     @property
     def selected_statuses(self) -> list[str]:
         return self.data.getlist("clause_status")
+
+    @property
+    def selected_idle(self) -> list[str]:
+        return self.data.getlist("idle")
 
 
 class SubjectField(forms.ModelChoiceField):

@@ -45,6 +45,7 @@ class Kind(enum.StrEnum):
     LEVEL = "level"  # the row's agreement level as a badge (`with_levels()`)
     POSITION = "position"  # a party's position: stance, date, source; "earlier text" if so
     TEMPLATE = "template"  # anything else: `template` is rendered with the row as `row`
+    IDLE = "idle"  # "Idle" and its reason ("no activity since 20 Nov 2012"), `with_idle()`
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ AGREEMENTS = [
     Column(_("Status"), kind=Kind.STATUS),
     Column(_("Parties"), "party_names"),
     Column(_("Clauses"), "clause_total", kind=Kind.NUMBER),
+    Column(_("Idle clauses"), "idle_clauses", kind=Kind.NUMBER),
     # The day of the last recorded change (`with_last_change()`), as the history dates it.
     Column(_("Updated"), "last_change_on", kind=Kind.APPROXIMATE_DATE),
 ]
@@ -110,6 +112,7 @@ CLAUSES = [
     Column(_("Obligated party"), "obligated_party", kind=Kind.RECORD),
     Column(_("Status"), kind=Kind.STATUS),
     Column(_("Agreement level"), kind=Kind.LEVEL),
+    Column(_("Idle"), kind=Kind.IDLE),
 ]
 
 # The negotiation: positions and versions -------------------------------------------------
@@ -154,6 +157,7 @@ TOPICS = [
     Column(_("Status"), kind=Kind.STATUS),
     Column(_("Parties"), "party_names"),
     Column(_("Next step"), "next_step"),
+    Column(_("Idle"), kind=Kind.IDLE),
 ]
 
 TOPIC_LIST = RecordList(

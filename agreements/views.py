@@ -47,6 +47,7 @@ from . import (
 )
 from . import search as record_search
 from .forms import (
+    IDLE_CHOICES,
     BlockedFilterForm,
     ClauseFilterForm,
     CompareForm,
@@ -239,6 +240,8 @@ def filtered_list(queryset: QuerySet, form: ListFilterForm, status_class) -> Que
         queryset = queryset.filter(Q(title__icontains=text) | Q(summary__icontains=text))
     if form.cleaned_data["status"]:
         queryset = queryset.filter(status__in=form.cleaned_data["status"])
+    if form.cleaned_data["idle"]:
+        queryset = queryset.idle()
     sort = form.cleaned_data["sort"] or "title"
     if sort == "status":
         return queryset.order_by(in_status_order(status_class), "title")
@@ -349,7 +352,7 @@ def record_list(
     or all of them as filtered, as a spreadsheet named `name` (exports.py)."""
     wanted = exports.requested_format(request)
     form = ListFilterForm(request.GET, statuses=status_class.choices)
-    context = {"listing": listing, "form": form, "page_obj": None}
+    context = {"listing": listing, "form": form, "page_obj": None, "idle_choices": IDLE_CHOICES}
     template = "agreements/record_list.html"
     if not form.is_valid():
         return render_page(request, template, "results", context, status=400)
@@ -376,6 +379,7 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
         .with_party_names()
         .with_clause_counts()
         .with_last_change()
+        .with_idle_clause_counts()
     )
     return record_list(request, tables.AGREEMENT_LIST, rows, Agreement.Status, "agreements")
 
@@ -438,7 +442,8 @@ def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
         shown = Clause.objects.visible_to(user).filter(agreement=found)
         if form.cleaned_data["clause_status"]:
             shown = shown.filter(status__in=form.cleaned_data["clause_status"])
-        return shown.select_related("obligated_party").with_levels()
+        shown = shown.select_related("obligated_party").with_levels().with_idle()
+        return shown.idle() if form.cleaned_data.get("idle") else shown
 
     wanted = exports.requested_format(request)
     if wanted:
@@ -463,6 +468,7 @@ def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "crumbs": [agreements_crumb()],
         "agreement": details,
         "form": form,
+        "idle_choices": IDLE_CHOICES,
         "clauses": lazy(clauses),
         "clause_columns": tables.CLAUSES,
         "programme": programme,
@@ -551,6 +557,8 @@ def clause_detail(request: HttpRequest, pk: int) -> HttpResponse:
         pk=pk,
     )
     record_cache.key_by(request, clause.cache_versions)
+    # Idle or not (agreements/models/idle.py) only when the cached page is out of date.
+    idle = lazy(lambda: Clause.objects.visible_to(user).with_idle().get(pk=clause.pk))
     grid = lazy(
         lambda: position_grid_rows(
             user, clause.agreement, Clause.objects.visible_to(user).filter(pk=clause.pk)
@@ -564,6 +572,7 @@ def clause_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "clause": clause,
         "crumbs": clause_crumbs(clause),
+        "idle": idle,
         "grid": lazy(lambda: grid[0]),
         "grid_columns": lazy(lambda: grid[1]),
         "versions": lazy(lambda: versions[::-1]),
@@ -674,7 +683,7 @@ def position_grid(request: HttpRequest, slug: str) -> HttpResponse:
 
 @reader_page
 def topic_list(request: HttpRequest) -> HttpResponse:
-    rows = Topic.objects.visible_to(request.user).with_party_names().with_last_change()
+    rows = Topic.objects.visible_to(request.user).with_party_names().with_last_change().with_idle()
     return record_list(request, tables.TOPIC_LIST, rows, Topic.Status, "topics")
 
 
@@ -697,7 +706,7 @@ def topic_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "title": found.title,
         "crumbs": [(reverse("agreements:topic_list"), _("Topics"))],
         **follow_context(found, reverse("agreements:follow_topic", args=[found.slug])),
-        "topic": lazy(lambda: visible.with_party_names().get(pk=found.pk)),
+        "topic": lazy(lambda: visible.with_party_names().with_idle().get(pk=found.pk)),
         **milestones_and_statements(user, topic=found),
         "positions": lazy(
             lambda: (

@@ -39,6 +39,7 @@ PAGES = [
     Page("/clauses/{clause}/compare/?from=1&to=100&view=side"),
     Page("/topics/"),
     Page("/topics/?status=in_discussion", fragment=True),
+    Page("/topics/?idle=1", fragment=True),  # ticking "Idle only"
     Page("/topics/{topic}/"),
     Page("/programmes/{programme}/"),
     Page("/timeline/"),

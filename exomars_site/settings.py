@@ -57,6 +57,12 @@ DEBUG = env_bool("DEBUG")
 # case (the ExoMars demo ends in November 2012) reads as of that day.
 TRACKER_AS_OF = env_date("TRACKER_AS_OF")
 
+# Days without activity after which a record is idle (agreements/models/idle.py): flagged
+# with its reason on pages and lists, named once in digests, never closed.
+IDLE_TOPIC_DAYS = env_int("IDLE_TOPIC_DAYS", 90)
+IDLE_RESERVATION_DAYS = env_int("IDLE_RESERVATION_DAYS", 30)
+IDLE_PENDING_CLAUSE_DAYS = env_int("IDLE_PENDING_CLAUSE_DAYS", 60)
+
 SECRET_KEY = env("SECRET_KEY")
 if not SECRET_KEY and DEBUG:
     # Only ever used with DEBUG on, on a developer's machine.

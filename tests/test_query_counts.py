@@ -40,18 +40,23 @@ HTMX = {"HX-Request": "true"}
 PAGES = [
     ("/", {}, 9),
     ("/", HTMX, 3),
-    ("/agreements/", {}, 3),
-    ("/agreements/?q=launch&status=draft&sort=updated&page=2", HTMX, 3),
+    # The agreements' idle clauses, counted for all the listed agreements at once.
+    ("/agreements/", {}, 4),
+    ("/agreements/?q=launch&status=draft&sort=updated&page=2", HTMX, 4),
     ("/agreements/exomars-cooperation/", {}, 10),
     ("/agreements/exomars-cooperation/?clause_status=draft", HTMX, 3),
-    ("/clauses/{clause}/", {}, 10),
+    ("/clauses/{clause}/", {}, 11),
     ("/clauses/{clause}/compare/", {}, 3),
     ("/clauses/{clause}/compare/?from=1&to=2&view=side", {}, 3),
     ("/agreements/exomars-cooperation/positions/", {}, 5),
     ("/agreements/exomars-cooperation/positions/?level=open&as_of=2013-01-01", HTMX, 5),
-    ("/topics/", {}, 3),
+    # A page showing idle records asks once more: the day each one's quiet began, for all of
+    # them at once (agreements/models/idle.py). The record's topics are idle, its clauses not
+    # (idle clauses: tests/test_idle.py).
+    ("/topics/", {}, 4),
+    ("/topics/?idle=1", HTMX, 4),
     ("/topics/?q=launch&page=2", HTMX, 3),
-    ("/topics/juice/", {}, 8),
+    ("/topics/juice/", {}, 9),
     ("/programmes/exomars/", {}, 4),
     ("/timeline/", {}, 5),
     ("/timeline/?agreement=exomars-cooperation&since=2012-01-01", {}, 6),
@@ -217,6 +222,12 @@ def grow(record, count: int) -> None:
             )
             for s in sources
         ]
+    )
+    # Recorded long ago, like the rest of the history: the record's topics stay idle.
+    Link.objects.filter(recorded_at__gte=timezone.now() - datetime.timedelta(hours=1)).update(
+        linked_on=day,
+        recorded_at=timezone.make_aware(datetime.datetime(2013, 1, 1)),
+        updated_at=timezone.make_aware(datetime.datetime(2013, 1, 1)),
     )
 
 

@@ -35,18 +35,20 @@ from typing import NamedTuple, TypeVar
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import F, OuterRef, Q
 from django.db.models.functions import Coalesce
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from .. import events
 from ..emails import absolute_url
 from ..models import (
     Agreement,
+    Clause,
     ClauseVersion,
     DatePrecision,
     DigestDelivery,
     DigestItem,
     FundingSource,
+    IdleKind,
     Milestone,
     Position,
     Programme,
@@ -61,6 +63,7 @@ from ..models import (
     money_in_words,
     remember_readers,
     shown_to,
+    turned_idle_on,
 )
 
 T = TypeVar("T")
@@ -99,6 +102,9 @@ FOLLOW_RULES: dict[str, dict[str, str]] = {
     "statements": {"agreement_id": AGREEMENTS, "topic_id": TOPICS},
     "milestones": {"agreement_id": AGREEMENTS, "topic_id": TOPICS, "programme_id": PROGRAMMES},
     "funding": {"programme_id": PROGRAMMES},
+    # A record gone quiet reaches the followers of its agreement, or of the topic itself.
+    "idle_clauses": {"agreement_id": AGREEMENTS},
+    "idle_topics": {"id": TOPICS},
     # A link reaches the followers of the record it holds up (digests/links.py).
     "links": {
         "agreement_id": AGREEMENTS,
@@ -539,6 +545,54 @@ def dates_ahead(batch: DigestBatch) -> dict[int, DateRecords]:
     return found
 
 
+def pending_idle(batch: DigestBatch) -> dict[int, list[Clause | Topic]]:
+    """Source: followed clauses and topics the subscriber may see that turned idle since the
+    subscription began and are in none of its digests for this quiet spell (the ledger names
+    each by record and `idle_since`): a record turning idle is said once, not in every
+    digest while it stays quiet. Nothing is closed. Idle as the audience may see it: an
+    internal position or statement neither shows nor moves the day it is idle since. Two
+    queries per audience, and one for the ledger."""
+    found: dict[int, list[Clause | Topic]] = defaultdict(list)
+    for reader, members in batch.audiences():
+        started = {s.pk: timezone.localdate(s.created_at) for s in members}
+        followers = batch.followers_of(members)
+        union = batch.union_of(members)
+        for model, kind in ((Clause, "idle_clauses"), (Topic, "idle_topics")):
+            rows = (
+                model.objects.visible_to(reader)
+                .filter(union.rule(kind))
+                .with_idle(batch.today)
+                .idle()
+                .annotate(**follow_columns(kind))
+                .order_by("pk")
+            )
+            if model is Clause:
+                rows = rows.select_related("agreement")
+            for row in rows:
+                if not row.is_idle:
+                    continue
+                turned = turned_idle_on(row.idle_kind, row.idle_since)
+                for pk in followers.of(kind, follow_values(row, kind)):
+                    if turned >= started[pk]:
+                        found[pk].append(row)
+    if not found:
+        return {}
+    clauses = {row.pk for rows in found.values() for row in rows if isinstance(row, Clause)}
+    topics = {row.pk for rows in found.values() for row in rows if isinstance(row, Topic)}
+    noted = set(
+        DigestItem.objects.filter(subscription_id__in=list(found), idle_since__isnull=False)
+        .filter(Q(idle_clause__in=clauses) | Q(idle_topic__in=topics))
+        .values_list("subscription_id", "idle_clause_id", "idle_topic_id", "idle_since")
+    )
+
+    def key(pk: int, row) -> tuple:
+        if isinstance(row, Clause):
+            return (pk, row.pk, None, row.idle_since)
+        return (pk, None, row.pk, row.idle_since)
+
+    return {pk: [row for row in rows if key(pk, row) not in noted] for pk, rows in found.items()}
+
+
 def funding_detail(funding: FundingSource) -> str:
     """ "EUR 50,000,000, potential": a funding decision's amount and status, for the digest
     and the calendar."""
@@ -568,6 +622,28 @@ class StatementLine:
     summary: str
     url: str
     source: str
+
+
+@dataclass(frozen=True)
+class IdleLine:
+    """A record that turned idle, in plain words, linked to its page."""
+
+    sentence: str
+    url: str
+
+
+def idle_line(record: Clause | Topic) -> IdleLine:
+    since = approximate_date(record.idle_since)
+    if record.idle_kind == IdleKind.RESERVATION:
+        sentence = _("%(record)s: a reservation is still open, with no activity since %(date)s")
+    elif record.idle_kind == IdleKind.PENDING_CLAUSE:
+        sentence = _("%(record)s: pending signature, with no activity since %(date)s")
+    else:
+        sentence = _("%(record)s: still under discussion, with no activity since %(date)s")
+    return IdleLine(
+        sentence=sentence % {"record": record, "date": since},
+        url=absolute_url(record.get_absolute_url()),
+    )
 
 
 @dataclass(frozen=True)
@@ -709,16 +785,19 @@ class DigestContent:
     upcoming: list[DateLine] = field(default_factory=list)
     overdue: list[DateLine] = field(default_factory=list)
     shared_lines: SharedLines = field(default_factory=SharedLines)
+    idle: list = field(default_factory=list)  # clauses and topics that turned idle
 
     @property
     def is_empty(self) -> bool:
         # Dates alone do not make a digest: an overdue decision would mail everyone daily.
+        # A record turning idle does: the ledger says it once per quiet spell.
         return (
             not self.changes.rows
             and not self.statements
             and not self.versions
             and not self.positions
             and not self.links
+            and not self.idle
         )
 
     @property
@@ -729,6 +808,7 @@ class DigestContent:
             + len(self.versions)
             + len(self.positions)
             + len(self.links)
+            + len(self.idle)
         )
 
 
@@ -842,6 +922,7 @@ def collect_batch(
     earlier = earlier_standing(batch)
     dates = dates_ahead(batch)
     links = pending_links(batch)
+    idle = pending_idle(batch)
     contents = {}
     shared = SharedLines()
     for subscription in batch.subscriptions:
@@ -861,6 +942,7 @@ def collect_batch(
                     shared.get(user, ("link", link.pk, event), partial(link_line, link, event))
                     for link, event in links.get(pk, [])
                 ],
+                idle=idle.get(pk, []),
                 standing=standing_lines(standing.get(pk, []), user, shared, earlier.get(pk)),
                 programme_names=names.get(pk, {}),
                 upcoming=upcoming,

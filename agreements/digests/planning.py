@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from .. import clock
 from ..emails import RenderedEmail, site_host
 from ..models import (
+    Clause,
     DigestDelivery,
     DigestItem,
     Subscription,
@@ -107,6 +108,19 @@ def preview_digest(
 def _message_id(subscription: Subscription) -> str:
     """Unique (64 random bits, and a unique column) and short enough not to be folded."""
     return f"<digest.{subscription.pk}.{secrets.token_hex(8)}@{site_host()}>"
+
+
+def idle_items(owner: int, delivery: DigestDelivery, records: list):
+    """The ledger rows of the records that turned idle: each named by its record and the
+    day its quiet began, so the same quiet spell is never in two digests."""
+    for record in records:
+        field = "idle_clause" if isinstance(record, Clause) else "idle_topic"
+        yield DigestItem(
+            subscription_id=owner,
+            delivery=delivery,
+            idle_since=record.idle_since,
+            **{field: record},
+        )
 
 
 def plan_digest(subscription: Subscription, now: datetime.datetime) -> DigestResult:
@@ -268,6 +282,7 @@ def ledger_items(deliveries: list[tuple[DigestDelivery, DigestContent]]):
         for position in content.positions:
             yield DigestItem(subscription_id=owner, delivery=delivery, position=position)
         yield from link_items(owner, delivery, content)
+        yield from idle_items(owner, delivery, content.idle)
 
 
 def due_subscriptions(now: datetime.datetime):

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from ..emails import build_message, unsubscribe_headers
 from ..models import (
+    Clause,
     ClauseVersion,
     DigestDelivery,
     DigestItem,
@@ -22,6 +23,7 @@ from ..models import (
     Statement,
     StatusChange,
     Subscription,
+    Topic,
     audience,
     can_read,
     remember_readers,
@@ -152,6 +154,8 @@ def undeliverable(deliveries: list[DigestDelivery]) -> dict[int, str]:
         visible_version = ClauseVersion.objects.visible_to(user).filter(pk=OuterRef("version_id"))
         visible_position = Position.objects.visible_to(user).filter(pk=OuterRef("position_id"))
         visible_link = Link.objects.visible_to(user).filter(pk=OuterRef("link_id"))
+        visible_clause = Clause.objects.visible_to(user).filter(pk=OuterRef("idle_clause_id"))
+        visible_topic = Topic.objects.visible_to(user).filter(pk=OuterRef("idle_topic_id"))
         hidden = (
             DigestItem.objects.filter(delivery__in=[delivery.pk for delivery in members])
             .filter(
@@ -160,6 +164,8 @@ def undeliverable(deliveries: list[DigestDelivery]) -> dict[int, str]:
                 | (Q(version__isnull=False) & ~Exists(visible_version))
                 | (Q(position__isnull=False) & ~Exists(visible_position))
                 | (Q(link__isnull=False) & ~Exists(visible_link))
+                | (Q(idle_clause__isnull=False) & ~Exists(visible_clause))
+                | (Q(idle_topic__isnull=False) & ~Exists(visible_topic))
             )
             .order_by()
             .values_list("delivery_id", flat=True)

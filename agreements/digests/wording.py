@@ -26,6 +26,7 @@ from .content import (
     ChangeRow,
     DigestContent,
     change_line,
+    idle_line,
     statement_line,
 )
 from .schedule import local_zone
@@ -105,6 +106,9 @@ def summarize(content: DigestContent, limit: int = 3) -> str:
         phrase = ngettext(
             "%(count)d change in what holds it up", "%(count)d changes in what holds it up", count
         )
+        parts.append((count, phrase % {"count": count}))
+    if count := len(content.idle):
+        phrase = ngettext("%(count)d record gone quiet", "%(count)d records gone quiet", count)
         parts.append((count, phrase % {"count": count}))
     parts.sort(key=lambda part: -part[0])  # stable: equal counts keep kind order
     shown = ", ".join(phrase for _, phrase in parts[:limit])
@@ -211,6 +215,8 @@ def render_digest(
         "holds_up": content.links[:MAX_LISTED_CHANGES],
         "upcoming": content.upcoming,
         "overdue": content.overdue,
+        # Records that turned idle, once per quiet spell; nothing was closed.
+        "idle": [idle_line(record) for record in content.idle[:MAX_LISTED_CHANGES]],
         "follows_everything": follows.everything,
         "followed": [str(record) for record in (*follows.agreements, *follows.topics)],
         "site_url": settings.SITE_URL,

@@ -7,6 +7,7 @@ One module per concept, each re-exported here so that code imports from `agreeme
 - `dates`: approximate dates (a date plus its precision) and the one way to write them;
 - `record`: parties, people, sources, programmes and their funding;
 - `negotiation`: agreements and their clauses, topics, milestones and statements;
+- `idle`: which records have seen no activity for too long, worked out when read;
 - `positions`: the versions of clause texts, the parties' positions, agreement levels;
 - `history`: the append-only status history and the record's version for cached pages;
 - `digests`: subscriptions and the digest ledger;
@@ -62,6 +63,7 @@ from .history import (
     StatusChangeQuerySet,
     SubjectVersion,
 )
+from .idle import IdleKind, IdleRecord, activity_sources, last_activity, turned_idle_on
 from .links import (
     CONDITION_SIDES,
     DEFAULT_CONDITION,
@@ -161,6 +163,8 @@ __all__ = [
     "FundingSourceQuerySet",
     "FundingStatus",
     "HistoryIsAppendOnly",
+    "IdleKind",
+    "IdleRecord",
     "Level",
     "LiftingCondition",
     "Link",
@@ -204,6 +208,7 @@ __all__ = [
     "Visibility",
     "VisibleQuerySet",
     "VisibleRecord",
+    "activity_sources",
     "aggregate_per_row",
     "approximate_date",
     "audience",
@@ -215,6 +220,7 @@ __all__ = [
     "feed_token_digest",
     "funding_columns",
     "hash_token",
+    "last_activity",
     "money",
     "money_in_words",
     "new_feed_token",
@@ -225,6 +231,7 @@ __all__ = [
     "shared_or_absent",
     "shown_to",
     "status_constraint",
+    "turned_idle_on",
     "validate_record_date",
     "visibility_constraint",
     "web_link",

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import operator
 import secrets
+from functools import reduce
 
 from django.conf import settings
 from django.db import models
@@ -12,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .history import StatusChange
-from .negotiation import Agreement, Statement, Topic
+from .negotiation import Agreement, Clause, Statement, Topic
 
 
 def new_feed_token() -> str:
@@ -193,14 +195,35 @@ class LinkEvent(models.TextChoices):
     LIFTED = "lifted", _("no longer blocked")
 
 
-ITEM_SUBJECTS = ("change", "statement", "version", "position", "link")
+ITEM_SUBJECTS = (
+    "change",
+    "statement",
+    "version",
+    "position",
+    "link",
+    "idle_clause",
+    "idle_topic",
+)
+
+
+def one_subject() -> Q:
+    """Exactly one of a ledger row's subjects is set."""
+    rules = [
+        Q(**{f"{other}__isnull": other != subject for other in ITEM_SUBJECTS})
+        for subject in ITEM_SUBJECTS
+    ]
+    return reduce(operator.or_, rules)
 
 
 class DigestItem(models.Model):
     """The ledger: this change (or new statement, clause version or position) went into this
-    subscription's digest, once and for all. Exactly one of `change`, `statement`, `version`
-    and `position` is set; each is unique per subscription, which is what makes "exactly one
-    digest per change" hold."""
+    subscription's digest, once and for all. Exactly one of `change`, `statement`, `version`,
+    `position`, `idle_clause` and `idle_topic` is set; each is unique per subscription, which
+    is what makes "exactly one digest per change" hold.
+
+    An idle record is named by the record and `idle_since`, the day of the last activity
+    before its quiet: it turns idle once per quiet spell, so it is in one digest per spell,
+    not in every digest while it stays idle (agreements/models/idle.py)."""
 
     subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="items")
     delivery = models.ForeignKey(DigestDelivery, on_delete=models.CASCADE, related_name="items")
@@ -226,6 +249,13 @@ class DigestItem(models.Model):
         "agreements.Link", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
     link_event = models.CharField(max_length=10, blank=True, default="")
+    idle_clause = models.ForeignKey(
+        Clause, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    idle_topic = models.ForeignKey(
+        Topic, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    idle_since = models.DateField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("digest item")
@@ -247,22 +277,19 @@ class DigestItem(models.Model):
                 fields=["subscription", "link", "link_event"],
                 name="digest_link_event_once_per_subscription",
             ),
+            models.UniqueConstraint(
+                fields=["subscription", "idle_clause", "idle_since"],
+                name="digest_idle_clause_once_per_spell",
+            ),
+            models.UniqueConstraint(
+                fields=["subscription", "idle_topic", "idle_since"],
+                name="digest_idle_topic_once_per_spell",
+            ),
+            models.CheckConstraint(condition=one_subject(), name="digest_item_one_subject"),
             models.CheckConstraint(
-                condition=Q(
-                    *(
-                        Q(**{f"{chosen}__isnull": False})
-                        & Q(
-                            *(
-                                Q(**{f"{other}__isnull": True})
-                                for other in ITEM_SUBJECTS
-                                if other != chosen
-                            )
-                        )
-                        for chosen in ITEM_SUBJECTS
-                    ),
-                    _connector=Q.OR,
-                ),
-                name="digest_item_one_subject",
+                condition=Q(idle_clause__isnull=True, idle_topic__isnull=True)
+                | Q(idle_since__isnull=False),
+                name="digest_idle_item_dated",
             ),
             # A link's item says what happened to it: a new blocker, or a blocker lifted.
             models.CheckConstraint(
@@ -273,11 +300,8 @@ class DigestItem(models.Model):
         ]
 
     def __str__(self) -> str:
-        subject = (
-            self.change_id
-            or self.statement_id
-            or self.version_id
-            or self.position_id
-            or self.link_id
+        subject = next(
+            (getattr(self, f"{name}_id") for name in ITEM_SUBJECTS if getattr(self, f"{name}_id")),
+            None,
         )
         return f"{self.delivery} · {subject}"

@@ -132,6 +132,9 @@ class StatusChange(models.Model):
             ),
             # Digests look for changes recorded since a subscription started.
             models.Index(fields=["recorded_at"], name="statuschange_recorded_at"),
+            # A clause's or topic's latest activity, for its idle flag (models/idle.py).
+            models.Index(fields=["clause", "effective_on"], name="statuschange_clause_day"),
+            models.Index(fields=["topic", "effective_on"], name="statuschange_topic_day"),
         ]
 
     def __str__(self) -> str:

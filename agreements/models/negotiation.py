@@ -11,6 +11,7 @@ A new total is one more such method here, named `with_<what>()`.
 from __future__ import annotations
 
 import datetime
+import itertools
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -28,6 +29,7 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce, Greatest, NullIf, TruncDate
+from django.db.models.query import ModelIterable
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext
@@ -50,6 +52,7 @@ from .dates import (
     date_precision_end,
     validate_record_date,
 )
+from .idle import IdleKind, IdleQuerySetMixin, IdleRecord
 from .record import FundingBreakdown, Party, Person, Programme, Source, funding_columns
 from .searching import search_document_field
 
@@ -100,6 +103,60 @@ class AgreementQuerySet(PartyNamesQuerySet):
             },
             clause_total=aggregate_per_row(clauses, "agreement", Count("pk"), 0),
         )
+
+    _idle_counts_day: datetime.date | None = None
+
+    def _clone(self):
+        clone = super()._clone()
+        clone._idle_counts_day = self._idle_counts_day
+        return clone
+
+    def with_idle_clause_counts(self, today: datetime.date | None = None):
+        """How many of the clauses the reader may see are idle: `idle_clauses` on each
+        fetched agreement, from one grouped query over the idle clauses of all of them
+        (models/idle.py). Not a column of the agreements' query: a count per agreement
+        there worked the clauses' flag out again for every agreement."""
+        clone = self._chain()
+        clone._idle_counts_day = today or clock.today()
+        return clone
+
+    def idle(self):
+        """Agreements with an idle clause: a semi-join on the idle clauses, worked out once
+        for the whole list."""
+        idle = Clause.objects.visible_to(self.reader).with_idle().idle()
+        return self.filter(pk__in=idle.order_by().values("agreement"))
+
+    def _attach_idle_counts(self, rows: list) -> None:
+        idle = Clause.objects.visible_to(self.reader).with_idle(self._idle_counts_day).idle()
+        counts = dict(
+            idle.filter(agreement__in=[row.pk for row in rows])
+            .order_by()
+            .values("agreement")
+            .annotate(count=Count("pk"))
+            .values_list("agreement", "count")
+        )
+        for row in rows:
+            row.idle_clauses = counts.get(row.pk, 0)
+
+    def _fetch_all(self):
+        fresh = self._result_cache is None
+        super()._fetch_all()
+        if (
+            fresh
+            and self._idle_counts_day is not None
+            and self._result_cache
+            and self._iterable_class is ModelIterable
+        ):
+            self._attach_idle_counts(self._result_cache)
+
+    def iterator(self, chunk_size: int | None = None):
+        rows = super().iterator(chunk_size=chunk_size)
+        if self._idle_counts_day is None or self._iterable_class is not ModelIterable:
+            yield from rows
+            return
+        while chunk := list(itertools.islice(rows, chunk_size or 2000)):
+            self._attach_idle_counts(chunk)
+            yield from chunk
 
     def with_level_counts(self, as_of: datetime.date | None = None):
         """How many of the clauses the reader may see are agreed, ad referendum, reserved,
@@ -221,9 +278,35 @@ class Agreement(StatusRecord):
         return FundingBreakdown.from_columns(self.programme, self)
 
 
-class ClauseQuerySet(StatusQuerySet):
+def open_reservations(reader, today: datetime.date, record: str) -> Q:
+    """Clauses (or topics: `record`) where a party's current position, as the reader may
+    see it on `today`, is a reservation."""
+    from .positions import Position, Stance
+
+    reserving = (
+        Position.objects.visible_to(reader)
+        .current(today)
+        .filter(stance=Stance.RESERVES, **{f"{record}__isnull": False})
+        .order_by()
+        .values(record)
+    )
+    return Q(pk__in=reserving)
+
+
+class ClauseQuerySet(IdleQuerySetMixin, StatusQuerySet):
     def visibility_rule(self) -> Q:
         return shared() & shared("agreement__")
+
+    def idle_rules(self, today: datetime.date) -> list[tuple[str, Q]]:
+        """An open reservation on a clause still being negotiated, then a pending one."""
+        negotiated = Q(status__in=[ClauseStatus.DRAFT, ClauseStatus.PENDING])
+        return [
+            (
+                IdleKind.RESERVATION,
+                negotiated & open_reservations(self.reader, today, "clause"),
+            ),
+            (IdleKind.PENDING_CLAUSE, Q(status=ClauseStatus.PENDING)),
+        ]
 
     def with_version_numbers(self):
         """The numbers of the clause's versions, in order: `clause.version_numbers`."""
@@ -259,7 +342,7 @@ class ClauseStatus(models.TextChoices):
     WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
-class Clause(StatusRecord):
+class Clause(IdleRecord, StatusRecord):
     Status = ClauseStatus
 
     agreement = models.ForeignKey(
@@ -341,7 +424,7 @@ class Clause(StatusRecord):
         return Level(self.level).label
 
 
-class TopicQuerySet(PartyNamesQuerySet):
+class TopicQuerySet(IdleQuerySetMixin, PartyNamesQuerySet):
     def with_last_change(self):
         """`last_change_on`: the day of the topic's last recorded change its reader may see
         (a status change or a position), as `AgreementQuerySet.with_last_change`."""
@@ -355,6 +438,14 @@ class TopicQuerySet(PartyNamesQuerySet):
             )
         )
 
+    def idle_rules(self, today: datetime.date) -> list[tuple[str, Q]]:
+        """A topic still under discussion: sooner when a party holds a reservation on it."""
+        undecided = Q(status__in=UNDECIDED_TOPIC_STATUSES)
+        return [
+            (IdleKind.RESERVATION, undecided & open_reservations(self.reader, today, "topic")),
+            (IdleKind.TOPIC, undecided),
+        ]
+
 
 class TopicStatus(models.TextChoices):
     PROPOSED = "proposed", _("Proposed")
@@ -364,7 +455,15 @@ class TopicStatus(models.TextChoices):
     DROPPED = "dropped", _("Dropped")
 
 
-class Topic(StatusRecord):
+# A topic agreed or dropped is settled: it is never idle.
+UNDECIDED_TOPIC_STATUSES = [
+    TopicStatus.PROPOSED,
+    TopicStatus.IN_DISCUSSION,
+    TopicStatus.NO_AGREEMENT,
+]
+
+
+class Topic(IdleRecord, StatusRecord):
     Status = TopicStatus
 
     title = models.CharField(_("title"), max_length=300)
@@ -593,7 +692,11 @@ class Statement(VisibleRecord):
         verbose_name = _("statement")
         verbose_name_plural = _("statements")
         constraints = [visibility_constraint("statement")]
-        indexes = [models.Index(fields=["-said_on"], name="statement_said_on")]
+        indexes = [
+            models.Index(fields=["-said_on"], name="statement_said_on"),
+            # A topic's latest activity, for its idle flag (models/idle.py).
+            models.Index(fields=["topic", "said_on"], name="statement_topic_day"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.person}, {self.said_on:%Y-%m-%d}"

@@ -166,6 +166,8 @@ class ClauseVersion(AppendOnlyEvent):
         indexes = [
             # Digests and feeds look for versions recorded since a moment.
             models.Index(fields=["recorded_at"], name="clauseversion_recorded_at"),
+            # A clause's latest activity, for its idle flag (models/idle.py).
+            models.Index(fields=["clause", "proposed_on"], name="clauseversion_clause_day"),
         ]
 
     def __str__(self) -> str:

@@ -76,6 +76,8 @@ def _cell(column: Column, row, user) -> object:
         return _position(value, row, user)
     if kind == Kind.TEMPLATE:
         return get_template(column.template).render({"row": row, "user": user})
+    if kind == Kind.IDLE:
+        return idle_flag(row)
     raise ValueError(f"a column of unknown kind {kind!r}")
 
 
@@ -100,6 +102,19 @@ def _position(position, clause, user) -> SafeString | str:
     if source:
         parts.append(source)
     return format_html_join(" ", "{}", ((part,) for part in parts))
+
+
+@register.simple_tag
+def idle_flag(record) -> SafeString | str:
+    """ "Idle" in a badge and why ("no activity since 20 Nov 2012"), for a record from
+    `with_idle()`; "—" for one that is not idle."""
+    if not getattr(record, "is_idle", False):
+        return NOTHING
+    return format_html(
+        '<span class="badge idle">{}</span> <span class="idle-reason">{}</span>',
+        _("Idle"),
+        record.idle_reason,
+    )
 
 
 class Table:
