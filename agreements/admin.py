@@ -27,7 +27,7 @@ from django.core.paginator import Paginator
 from django.db import models, transaction
 from django.db.models import ExpressionWrapper
 from django.db.models.constants import LOOKUP_SEP
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -869,6 +869,21 @@ class LinkedRecordAdmin:
             formset.link_siblings = [other for other in linked if other is not formset]
             formset.checks_cycles = formset is linked[-1]
         return formsets, inline_instances
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """The form checked for cycles; `record_links` checks again under its lock at save.
+        A cycle another editor closed in between is refused there: the whole save is rolled
+        back (the admin saves in one transaction) and the editor is told, not shown a 500."""
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except services.LinkError as error:
+            self.message_user(
+                request,
+                _("Nothing was saved: %(error)s (another editor's links changed meanwhile).")
+                % {"error": error},
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(request.get_full_path())
 
     def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
         linked = [formset for formset in formsets if isinstance(formset, LinkFormSet)]

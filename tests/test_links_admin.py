@@ -119,3 +119,28 @@ def test_every_record_page_shows_both_link_inlines(record, login, editor):
         assert response.status_code == 200
         prefixes = {inline.formset.prefix for inline in response.context["inline_admin_formsets"]}
         assert {"links", "incoming_links"} <= prefixes, name
+
+
+def test_a_cycle_closed_by_another_editor_meanwhile_is_told_not_a_500(
+    record, login, editor, monkeypatch
+):
+    """The form found no cycle, but another editor's link closed one before this save took
+    the lock: `record_links` refuses it; nothing is saved and the editor is told why."""
+
+    def refuse(*args, **kwargs):
+        raise services.LinkError("this would close a circle: Juice → ExoMars → Juice")
+
+    monkeypatch.setattr(services, "record_links", refuse)
+    data = topic_form(
+        record.topic,
+        **link_row("links", 0, "blocked_by", f"funding_source:{record.potential.pk}"),
+        summary="A summary that must not be saved either.",
+    )
+    client = login(editor)
+    response = client.post(url("topic_change", record.topic.pk), data, follow=True)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Nothing was saved" in page and "close a circle" in page
+    assert not Link.objects.exists()
+    record.topic.refresh_from_db()
+    assert record.topic.summary != "A summary that must not be saved either."
