@@ -154,3 +154,15 @@ def test_blocked_filters_by_kind_and_blocker(record, editor, login, stakeholder)
     assert client.get(reverse("agreements:blocked"), {"agreement": "no such/"}).status_code == 400
     empty = client.get(reverse("agreements:blocked"), {"kind": "milestone"}).content.decode()
     assert "Nothing is blocked." in empty
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["en", "fr", "ru"])
+def test_every_page_leads_to_what_is_blocked(login, stakeholder, language):
+    """`/blocked/` is in the main navigation, marked current on its own page."""
+    client = login(stakeholder)
+    timeline = client.get(reverse("agreements:timeline"), HTTP_ACCEPT_LANGUAGE=language)
+    blocked = client.get(reverse("agreements:blocked"), HTTP_ACCEPT_LANGUAGE=language)
+    label = {"en": "Blocked", "fr": "Blocages", "ru": "Блокировки"}[language]
+    assert f'href="/blocked/">{label}</a>' in timeline.content.decode()
+    assert f'href="/blocked/" aria-current="page">{label}</a>' in blocked.content.decode()
