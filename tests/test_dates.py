@@ -18,6 +18,7 @@ from agreements.models import (
     Subscription,
 )
 from tests.conftest import feed_token_of
+from tests.test_admin import management_form
 
 ABSURD = "9999-12-31"
 FORM_ERROR = "Enter a date between 1900 and 2200."
@@ -38,6 +39,9 @@ def dated_forms(record) -> dict[str, tuple[dict, type]]:
                 "happens_on": "2013-02-01",
                 "precision": "day",
                 "visibility": "shared",
+                # The page's link inlines (issue 12), empty.
+                **management_form("links"),
+                **management_form("incoming_links"),
             },
             Milestone,
         ),
