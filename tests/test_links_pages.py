@@ -4,6 +4,7 @@ import datetime
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from agreements import dependencies, services
 from agreements.models import Agreement, Link, LinkKind, Milestone
@@ -161,8 +162,10 @@ def test_blocked_filters_by_kind_and_blocker(record, editor, login, stakeholder)
 def test_every_page_leads_to_what_is_blocked(login, stakeholder, language):
     """`/blocked/` is in the main navigation, marked current on its own page."""
     client = login(stakeholder)
-    timeline = client.get(reverse("agreements:timeline"), HTTP_ACCEPT_LANGUAGE=language)
-    blocked = client.get(reverse("agreements:blocked"), HTTP_ACCEPT_LANGUAGE=language)
+    # The middleware activates the reader's language in this thread: put it back after.
+    with translation.override(None):
+        timeline = client.get(reverse("agreements:timeline"), HTTP_ACCEPT_LANGUAGE=language)
+        blocked = client.get(reverse("agreements:blocked"), HTTP_ACCEPT_LANGUAGE=language)
     label = {"en": "Blocked", "fr": "Blocages", "ru": "Блокировки"}[language]
     assert f'href="/blocked/">{label}</a>' in timeline.content.decode()
     assert f'href="/blocked/" aria-current="page">{label}</a>' in blocked.content.decode()
