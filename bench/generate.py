@@ -33,6 +33,7 @@ from agreements.models import (
     ClauseVersion,
     DatePrecision,
     FundingSource,
+    Link,
     Milestone,
     Party,
     Person,
@@ -45,6 +46,7 @@ from agreements.models import (
     Topic,
     Visibility,
 )
+from agreements.models.links import SIDE_BY_MODEL
 
 BATCH_SIZE = 2000
 # The biggest agreement's negotiation (issue 11): its first clause's versions, and positions.
@@ -53,6 +55,22 @@ POSITIONS = 400
 INTERNAL_SHARE = 0.03  # "a few per cent" of records are staff-only
 HISTORY_YEARS = 3
 PASSWORD = "bench-password-not-secret"
+# What the links say, as shares of `Sizes.links`: what a negotiation waits on, mostly.
+LINK_SHARES = {
+    "topic blocks": 10,  # an agreement, or its money, waits for a topic's deal
+    "money blocks": 10,  # an agreement waits for its programme's money
+    "milestone blocks": 15,  # a record waits for a decision or a date
+    "clause blocks": 25,  # a clause waits for an earlier clause of its agreement
+    "agreement blocks": 2,  # an agreement waits for another's signature
+    "package": 15,  # clauses of an agreement approved together
+    "related": 15,
+    "precedes": 8,  # a milestone comes some days before a record's step
+}
+LAG_DAYS = (7, 14, 30, 60, 90)
+DONE_SHARE = 0.5  # of the passed milestones that block something, those marked done
+# Blockers and precedence never go round in a circle, by construction: every "first, then"
+# edge goes up this order, and within a kind from the lower id to the higher.
+FIRST_TO_LAST = ("milestone", "topic", "funding_source", "clause", "agreement")
 
 
 @dataclass(frozen=True)
@@ -69,6 +87,7 @@ class Sizes:
     people: int = 200
     sources: int = 1_000
     statements: int = 5_000
+    links: int = 2_000
 
     def scaled(self, divisor: int) -> Sizes:
         """The same shape, smaller; never below what the pages need to have something."""
@@ -211,14 +230,16 @@ class Generator:
             sources = self.sources()
             programmes = self.programmes()
             histories: list[tuple[str, models.Model, list[str]]] = []
-            self.funding_sources(programmes, parties, sources, histories)
+            funding = self.funding_sources(programmes, parties, sources, histories)
             agreements = self.agreements(programmes, parties, histories)
             clauses = self.clauses(agreements, parties, histories)
             topics = self.topics(parties, histories)
-            self.milestones(agreements, topics, programmes, sources)
+            milestones = self.milestones(agreements, topics, programmes, sources)
             self.statements(people, agreements, topics, sources)
             self.status_changes(histories, users["editors"], sources)
             self.negotiation(agreements[0], clauses, users["editors"], sources)
+            # Last, so that the rows before are drawn as they were before links existed.
+            self.links(agreements, clauses, topics, funding, milestones, users["editors"], sources)
         return Record(
             agreement=agreements[0].slug,
             clause=next(c.pk for c in clauses if c.agreement_id == agreements[0].pk),
@@ -443,7 +464,7 @@ class Generator:
         )
         return rows
 
-    def milestones(self, agreements, topics, programmes, sources) -> None:
+    def milestones(self, agreements, topics, programmes, sources) -> list[Milestone]:
         rows = []
         for number in range(1, self.sizes.milestones + 1):
             happens_on, precision = self.approximate_day()
@@ -462,7 +483,7 @@ class Generator:
                     visibility=self.visibility(),
                 )
             )
-        insert(Milestone, rows, "milestones")
+        return insert(Milestone, rows, "milestones")
 
     def statements(self, people, agreements, topics, sources) -> None:
         rows = []
@@ -568,6 +589,170 @@ class Generator:
                 )
             )
         insert(Position, rows, "positions")
+
+    def links(self, agreements, clauses, topics, funding, milestones, editors, sources) -> None:
+        """Sizes.links links, as `services.record_links` would accept them: one per kind and
+        pair, a blocker's condition fitting its kind, no cycle (FIRST_TO_LAST). The records
+        the bench visits come first, shared: agreement-0001 and its first clause wait on
+        topic-00001 and on milestones still ahead (the idle rule's "waiting"), the first
+        clause holds up later ones, so that every links panel and /blocked/ has rows."""
+        today = self.today
+        self.link_rows: list[Link] = []
+        self.link_keys: set = set()
+        self.link_sources, self.link_editors = sources, editors
+        agreement, topic = agreements[0], topics[0]
+        clauses_of: dict[int, list[Clause]] = {}
+        for clause in clauses:
+            clauses_of.setdefault(clause.agreement_id, []).append(clause)
+        funding_of: dict[int, list[FundingSource]] = {}
+        for source in funding:
+            funding_of.setdefault(source.programme_id, []).append(source)
+
+        def shared(*records) -> bool:
+            return all(r is None or r.visibility == Visibility.SHARED for r in records)
+
+        far_ahead = today + datetime.timedelta(days=60)
+        ahead = [
+            m
+            for m in milestones
+            if m.happens_on > far_ahead and shared(m, m.agreement, m.topic, m.programme)
+        ]
+        own = clauses_of[agreement.pk]
+        # Its programme's money, or (its programme being staff-only) any a reader may see.
+        money = [
+            source
+            for source in funding_of.get(agreement.programme_id, []) or funding
+            if shared(source, source.programme)
+        ] or [source for source in funding if shared(source, source.programme)]
+        BLOCKED_BY, PACKAGE, RELATED = Link.Kind.BLOCKED_BY, Link.Kind.PACKAGE, Link.Kind.RELATED
+        Condition = Link.Condition
+        first, second = self.rng.sample(ahead, 2)
+        for record, kind, other, condition in [
+            (agreement, BLOCKED_BY, topic, Condition.TOPIC_AGREED),
+            (agreement, BLOCKED_BY, first, Condition.MILESTONE_PASSED),
+            (agreement, BLOCKED_BY, self.rng.choice(money), Condition.FUNDING_SECURED),
+            (own[0], BLOCKED_BY, topic, Condition.TOPIC_AGREED),
+            (own[0], BLOCKED_BY, second, Condition.MILESTONE_PASSED),
+            (topic, BLOCKED_BY, first, Condition.MILESTONE_PASSED),
+            *((clause, BLOCKED_BY, own[0], Condition.CLAUSE_SIGNED) for clause in own[1:4]),
+            *((clause, PACKAGE, own[0], "") for clause in own[4:6]),
+            (topic, RELATED, agreement, ""),
+        ]:
+            self.add_link(record, kind, other, condition=condition, visibility=Visibility.SHARED)
+        self.add_link(
+            second, Link.Kind.PRECEDES, agreement, lag_days=30, visibility=Visibility.SHARED
+        )
+
+        def pair(rows: list) -> tuple:
+            """Two rows, the later (by id) first: it is the one that waits."""
+            one, two = self.rng.sample(rows, 2)
+            return (one, two) if one.pk > two.pk else (two, one)
+
+        def clause_pair() -> tuple[Clause, Clause]:
+            return pair(clauses_of[self.rng.choice(agreements).pk])
+
+        def draw(what: str) -> tuple:
+            """One link of `what`: (record, kind, other, fields)."""
+            pick = self.rng.choice
+            if what == "topic blocks":
+                record = pick(agreements) if self.rng.random() < 0.6 else pick(funding)
+                return record, BLOCKED_BY, pick(topics), {"condition": Condition.TOPIC_AGREED}
+            if what == "money blocks":
+                record = pick(agreements)
+                other = pick(funding_of.get(record.programme_id) or funding)
+                return record, BLOCKED_BY, other, {"condition": Condition.FUNDING_SECURED}
+            if what == "milestone blocks":
+                record = pick([agreements, topics, funding, clauses])
+                condition = Condition.MILESTONE_PASSED
+                return pick(record), BLOCKED_BY, pick(milestones), {"condition": condition}
+            if what == "clause blocks":
+                later, earlier = clause_pair()
+                condition = pick([Condition.CLAUSE_SIGNED, Condition.CLAUSE_AGREED])
+                return later, BLOCKED_BY, earlier, {"condition": condition}
+            if what == "agreement blocks":
+                later, earlier = pair(agreements)
+                return later, BLOCKED_BY, earlier, {"condition": Condition.AGREEMENT_SIGNED}
+            if what == "package":
+                later, earlier = clause_pair()
+                return later, PACKAGE, earlier, {}
+            if what == "related":
+                kinds = [agreements, topics, funding, clauses]
+                return pick(pick(kinds)), RELATED, pick(pick(kinds)), {}
+            # "precedes": a milestone before an agreement's, a topic's or a later milestone's step
+            followers = pick([agreements, topics, milestones])
+            if followers is milestones:
+                other, earlier = pair(milestones)
+            else:
+                earlier, other = pick(milestones), pick(followers)
+            return earlier, Link.Kind.PRECEDES, other, {"lag_days": pick(LAG_DAYS)}
+
+        kinds, weights = list(LINK_SHARES), list(LINK_SHARES.values())
+        attempts = self.sizes.links * 20
+        while len(self.link_rows) < self.sizes.links and attempts:
+            attempts -= 1
+            record, kind, other, fields = draw(self.rng.choices(kinds, weights)[0])
+            self.add_link(record, kind, other, visibility=self.visibility(), **fields)
+
+        # Of the milestones that block something and whose date is over, half are marked
+        # done, on their date: lifted "since" a day rather than "since" a month or a year.
+        done = []
+        for link in self.link_rows:
+            milestone = link.to_milestone
+            if (
+                link.kind == BLOCKED_BY
+                and milestone is not None
+                and milestone.done_on is None
+                and milestone.happens_on < today
+                and self.is_over(milestone)
+                and self.rng.random() < DONE_SHARE
+            ):
+                milestone.done_on = milestone.happens_on
+                done.append(milestone)
+        Milestone.objects.bulk_update(done, ["done_on"], batch_size=BATCH_SIZE)
+        insert(Link, self.link_rows, "links")
+
+    def is_over(self, milestone: Milestone) -> bool:
+        """Its whole date (a day, a month, a year) is before today, as `_milestone_passed`."""
+        starts = {
+            DatePrecision.DAY: self.today,
+            DatePrecision.MONTH: self.today.replace(day=1),
+            DatePrecision.YEAR: self.today.replace(month=1, day=1),
+        }
+        return milestone.happens_on < starts[milestone.precision]
+
+    def add_link(self, record, kind: str, other, **fields) -> None:
+        """Queue a link unless one of its kind joins the same two records (either way round
+        for the symmetric kinds), or it joins a record with itself."""
+        side, other_side = SIDE_BY_MODEL[type(record)], SIDE_BY_MODEL[type(other)]
+        ends = ((side, record.pk), (other_side, other.pk))
+        if ends[0] == ends[1]:
+            return
+        symmetric = kind in (Link.Kind.PACKAGE, Link.Kind.RELATED)
+        key = (kind, frozenset(ends) if symmetric else ends)
+        if key in self.link_keys:
+            return
+        if kind in (Link.Kind.BLOCKED_BY, Link.Kind.PRECEDES):
+            # "A blocked by B": B comes first; "A precedes B": A does.
+            first, then = ends[::-1] if kind == Link.Kind.BLOCKED_BY else ends
+            rank = {name: number for number, name in enumerate(FIRST_TO_LAST)}
+            assert (rank[first[0]], first[1]) < (rank[then[0]], then[1]), (kind, ends)
+        self.link_keys.add(key)
+        linked_on = self.day()
+        self.link_rows.append(
+            Link(
+                kind=kind,
+                **{side: record, f"to_{other_side}": other},
+                linked_on=linked_on,
+                note=self.words(10) if self.rng.random() < 0.3 else "",
+                source=self.maybe(self.link_sources, 0.3),
+                recorded_by=self.rng.choice(self.link_editors),
+                recorded_at=timezone.make_aware(
+                    datetime.datetime.combine(linked_on, datetime.time()), datetime.UTC
+                )
+                + datetime.timedelta(seconds=self.rng.randrange(86400)),
+                **fields,
+            )
+        )
 
 
 def generate(sizes: Sizes, seed: int) -> Record:

@@ -49,6 +49,12 @@ PAGES = [
     # What holds it up (issue 12): every open blocker, filtered in place.
     Page("/blocked/"),
     Page("/blocked/?kind=clause", fragment=True),
+    # Spreadsheet downloads (exports.py), streamed row by row, as "Download CSV" under each
+    # list gives them: every open blocker, and the biggest agreement's clauses. The whole
+    # timeline's (200,000 rows, about 27 MB, over a minute) is left out: wrk would time out
+    # on it and hold every worker from the URLs after it.
+    Page("/blocked/?format=csv"),
+    Page("/agreements/{agreement}/?format=csv"),
     # Stakeholders' own tools: the API's longest list, and the briefing. Its PDF is not
     # driven by wrk: each reader's copy is drawn once (about half a second in WeasyPrint)
     # and then cached, and the bench's many readers would measure only the drawing;

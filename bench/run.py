@@ -246,6 +246,14 @@ def page_exists(path: str) -> bool:
     return True
 
 
+def body(response) -> bytes:
+    """The whole body, a streamed download's (exports.py) included. Read inside the caller's
+    query capture: a stream runs its queries as it is read."""
+    if response.streaming:
+        return b"".join(response.streaming_content)
+    return response.content
+
+
 def in_process(target: Target, cookie: str) -> dict:
     """Status, SQL queries and body size of one request after one to warm up, and the SQL
     queries of the same request with the page cache empty (record_cache.py)."""
@@ -257,19 +265,21 @@ def in_process(target: Target, cookie: str) -> dict:
     client = Client(SERVER_NAME="127.0.0.1", raise_request_exception=False)
     name, value = cookie.split("=", 1)
     client.cookies[name] = value
-    client.get(target.path, headers=target.headers)
+    body(client.get(target.path, headers=target.headers))
     with CaptureQueriesContext(connection) as queries:
         response = client.get(target.path, headers=target.headers)
+        content = body(response)
     cache.clear()
     with CaptureQueriesContext(connection) as cold_queries:
-        client.get(target.path, headers=target.headers)
+        body(client.get(target.path, headers=target.headers))
     return {
         "status": response.status_code,
         "queries": len(queries),
         "queries_cold": len(cold_queries),
-        "bytes": len(response.content),
-        # A page, or an answer that is not HTML (the API's JSON, a PDF): never a fragment.
-        "whole_document": b"<html" in response.content
+        "bytes": len(content),
+        # A page, or an answer that is not HTML (the API's JSON, a PDF, a CSV download):
+        # never a fragment.
+        "whole_document": b"<html" in content
         or not response.get("Content-Type", "").startswith("text/html"),
     }
 
@@ -287,13 +297,14 @@ def profile(target: Target, cookie: str, runs: int, cold: bool = False) -> None:
     name, value = cookie.split("=", 1)
     client.cookies[name] = value
     headers = target.headers
-    client.get(target.path, headers=headers)
+    body(client.get(target.path, headers=headers))
     if cold:
         cache.clear()
     with CaptureQueriesContext(connection) as queries:
         first = client.get(target.path, headers=headers)
+        content = body(first)
     print(
-        f"{target.key}: HTTP {first.status_code}, {len(first.content):,} bytes, "
+        f"{target.key}: HTTP {first.status_code}, {len(content):,} bytes, "
         f"{len(queries)} SQL queries:"
     )
     for number, query in enumerate(queries, 1):
@@ -305,7 +316,7 @@ def profile(target: Target, cookie: str, runs: int, cold: bool = False) -> None:
     for _ in range(runs):
         if cold:
             cache.clear()
-        client.get(target.path, headers=headers)
+        body(client.get(target.path, headers=headers))
     profiler.disable()
     elapsed = time.perf_counter() - started
     state = "cache emptied before each" if cold else "page cache warm"
