@@ -289,6 +289,7 @@ class DigestBatch:
     today: datetime.date
     follows: dict[int, Follows] = field(default_factory=dict)
     run: PlanningRun | None = None  # shared with the run's other batches, if any
+    _followers: dict[tuple, Followers] = field(default_factory=dict, repr=False)
 
     def audiences(self) -> Iterator[tuple[object, list[Subscription]]]:
         """(a reader who stands for them, the subscriptions) per audience that may read."""
@@ -304,7 +305,11 @@ class DigestBatch:
         return Follows.union(self.follows[subscription.pk] for subscription in subscriptions)
 
     def followers_of(self, subscriptions: list[Subscription]) -> Followers:
-        return Followers(subscriptions, self.follows)
+        # Every source asks for each audience's index: built once per batch.
+        key = tuple(subscription.pk for subscription in subscriptions)
+        if key not in self._followers:
+            self._followers[key] = Followers(subscriptions, self.follows)
+        return self._followers[key]
 
 
 def followed_records(batch: DigestBatch) -> dict[int, Follows]:
@@ -533,9 +538,11 @@ def standing_agreements(
             .with_programme_funding()
             .order_by("title")
         )
+        # By title, as read: each subscriber's few, without a pass over all of them each.
+        place = {agreement.pk: n for n, agreement in enumerate(agreements)}
         for subscription in members:
-            mine = wanted[subscription.pk]
-            found[subscription.pk] = [a for a in agreements if a.pk in mine][:MAX_STANDING_LINES]
+            mine = sorted(place[pk] for pk in wanted[subscription.pk] if pk in place)
+            found[subscription.pk] = [agreements[n] for n in mine[:MAX_STANDING_LINES]]
     return found
 
 
