@@ -175,3 +175,31 @@ def test_a_batch_of_deliveries_is_checked_per_recipient_before_sending(record, e
     assert outcomes == {staff.pk: Outcome.SENT, reader.pk: Outcome.CANCELLED}
     assert [message.to for message in mailoutbox] == [[staff.user.email]]
     assert not DigestItem.objects.filter(subscription=reader).exists()  # back in the ledger
+
+
+def test_a_run_reads_what_went_quiet_once_and_each_subscriber_hears_it_once(record, settings):
+    # The record's topic was created on 19 Nov 2012 and is idle from 18 Feb 2013
+    # (tests/test_idle.py); these subscribers started before it went quiet.
+    made = subscribers(record, 6, "quiet", language="en")
+    started = datetime.datetime(2012, 12, 1, 9, tzinfo=datetime.UTC)
+    Subscription.objects.filter(pk__in=[s.pk for s in made]).update(created_at=started)
+    settings.TRACKER_AS_OF = datetime.date(2013, 3, 1)
+    make_due(made)
+
+    with CaptureQueriesContext(connection) as planning:
+        results = digests.plan_due_digests(timezone.now(), chunk_size=2)
+    make_due(made)
+    again = digests.plan_due_digests(timezone.now(), chunk_size=2)
+
+    assert [r.outcome for r in results] == [Outcome.PLANNED] * 6
+    # Three batches, two audiences (staff, managers), clauses and topics: the idle records
+    # are read once per audience for the run (PlanningRun), not once per batch (10 reads).
+    idle_reads = [q for q in planning.captured_queries if '"idle_kind"' in q["sql"]]
+    assert len(idle_reads) == 4
+    told = {
+        s.pk: DigestItem.objects.filter(subscription=s, idle_topic=record.topic).count()
+        for s in made
+    }
+    # Following everything (0, 1, 5) or the topic (3, 4); 2 follows the agreement only.
+    assert [told[s.pk] for s in made] == [1, 1, 0, 1, 1, 1]
+    assert all(r.outcome == Outcome.EMPTY for r in again)

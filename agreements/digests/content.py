@@ -25,6 +25,7 @@ language.
 from __future__ import annotations
 
 import datetime
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -249,6 +250,37 @@ def delivered_to_as(subscription_ids: list[int], item_field: str, **also) -> Arr
     )
 
 
+class PlanningRun:
+    """What the batches of one planning run share: the clauses and topics idle as each
+    audience may see them, worked out once a minute (`IDLE_MAX_AGE`) rather than once per
+    batch.
+
+    Their query names every activity source under the visibility rule, and PostgreSQL takes
+    0.1 to 1 s to *plan* it, whatever the batch's size (it runs in milliseconds): once per
+    batch of 200, that was most of the planning time. Read for the whole audience rather
+    than for what a batch follows, the same rows serve every batch of the run; each batch
+    still picks its followers in Python and reads the ledger afresh, so exactly-once holds.
+    What a minute-old read can get wrong is as for any read before the batch commits: a
+    record with activity since then is said to have turned idle (the ledger still names its
+    quiet spell once), and one made internal since then is caught by the check before
+    sending (`sending.undeliverable`).
+    """
+
+    IDLE_MAX_AGE = 60.0  # seconds
+
+    def __init__(self) -> None:
+        self._idle: dict[tuple, tuple[float, list]] = {}
+
+    def idle_records(self, reader, model, today: datetime.date, read: Callable[[], list]) -> list:
+        """`read()`, or what it returned for this audience less than a minute ago."""
+        key = (audience(reader), model, today)
+        read_at, rows = self._idle.get(key, (None, []))
+        if read_at is None or time.monotonic() - read_at > self.IDLE_MAX_AGE:
+            read_at, rows = time.monotonic(), read()
+            self._idle[key] = (read_at, rows)
+        return rows
+
+
 @dataclass
 class DigestBatch:
     """The subscriptions planned together, and what each follows among what it may see."""
@@ -256,6 +288,8 @@ class DigestBatch:
     subscriptions: list[Subscription]
     today: datetime.date
     follows: dict[int, Follows] = field(default_factory=dict)
+    run: PlanningRun | None = None  # shared with the run's other batches, if any
+    _followers: dict[tuple, Followers] = field(default_factory=dict, repr=False)
 
     def audiences(self) -> Iterator[tuple[object, list[Subscription]]]:
         """(a reader who stands for them, the subscriptions) per audience that may read."""
@@ -271,7 +305,11 @@ class DigestBatch:
         return Follows.union(self.follows[subscription.pk] for subscription in subscriptions)
 
     def followers_of(self, subscriptions: list[Subscription]) -> Followers:
-        return Followers(subscriptions, self.follows)
+        # Every source asks for each audience's index: built once per batch.
+        key = tuple(subscription.pk for subscription in subscriptions)
+        if key not in self._followers:
+            self._followers[key] = Followers(subscriptions, self.follows)
+        return self._followers[key]
 
 
 def followed_records(batch: DigestBatch) -> dict[int, Follows]:
@@ -500,9 +538,11 @@ def standing_agreements(
             .with_programme_funding()
             .order_by("title")
         )
+        # By title, as read: each subscriber's few, without a pass over all of them each.
+        place = {agreement.pk: n for n, agreement in enumerate(agreements)}
         for subscription in members:
-            mine = wanted[subscription.pk]
-            found[subscription.pk] = [a for a in agreements if a.pk in mine][:MAX_STANDING_LINES]
+            mine = sorted(place[pk] for pk in wanted[subscription.pk] if pk in place)
+            found[subscription.pk] = [agreements[n] for n in mine[:MAX_STANDING_LINES]]
     return found
 
 
@@ -551,23 +591,17 @@ def pending_idle(batch: DigestBatch) -> dict[int, list[Clause | Topic]]:
     each by record and `idle_since`): a record turning idle is said once, not in every
     digest while it stays quiet. Nothing is closed. Idle as the audience may see it: an
     internal position or statement neither shows nor moves the day it is idle since. Two
-    queries per audience, and one for the ledger."""
+    queries per audience, and one for the ledger; in a planning run, the two per audience
+    are shared by the run's batches (`PlanningRun`)."""
     found: dict[int, list[Clause | Topic]] = defaultdict(list)
     for reader, members in batch.audiences():
         started = {s.pk: timezone.localdate(s.created_at) for s in members}
         followers = batch.followers_of(members)
-        union = batch.union_of(members)
+        # A run reads for every batch, so for all the audience may see.
+        followed = Follows(everything=True) if batch.run else batch.union_of(members)
         for model, kind in ((Clause, "idle_clauses"), (Topic, "idle_topics")):
-            rows = (
-                model.objects.visible_to(reader)
-                .filter(union.rule(kind))
-                .with_idle(batch.today)
-                .idle()
-                .annotate(**follow_columns(kind))
-                .order_by("pk")
-            )
-            if model is Clause:
-                rows = rows.select_related("agreement")
+            read = partial(idle_records, reader, model, kind, followed.rule(kind), batch.today)
+            rows = batch.run.idle_records(reader, model, batch.today, read) if batch.run else read()
             for row in rows:
                 if not row.is_idle:
                     continue
@@ -591,6 +625,21 @@ def pending_idle(batch: DigestBatch) -> dict[int, list[Clause | Topic]]:
         return (pk, None, row.pk, row.idle_since)
 
     return {pk: [row for row in rows if key(pk, row) not in noted] for pk, rows in found.items()}
+
+
+def idle_records(reader, model, kind: str, followed: Q, today: datetime.date) -> list:
+    """The clauses or topics idle as `reader` may see them, among those `followed`."""
+    rows = (
+        model.objects.visible_to(reader)
+        .filter(followed)
+        .with_idle(today)
+        .idle()
+        .annotate(**follow_columns(kind))
+        .order_by("pk")
+    )
+    if model is Clause:
+        rows = rows.select_related("agreement")
+    return list(rows)
 
 
 def funding_detail(funding: FundingSource) -> str:
@@ -903,15 +952,16 @@ def upcoming_and_overdue(
 
 
 def collect_batch(
-    subscriptions: list[Subscription], today: datetime.date
+    subscriptions: list[Subscription], today: datetime.date, run: PlanningRun | None = None
 ) -> dict[int, DigestContent]:
     """Everything the digests of these subscriptions would hold now, by subscription id.
     Reads only, in a number of queries that does not grow with the batch: each source
-    reads once per audience. Each digest is worded in its subscriber's language."""
+    reads once per audience (some once per `run`, if given). Each digest is worded in its
+    subscriber's language."""
     from .links import link_line, pending_links  # links build on this module
     from .wording import email_locale  # wording builds on this module
 
-    batch = DigestBatch(subscriptions=list(subscriptions), today=today)
+    batch = DigestBatch(subscriptions=list(subscriptions), today=today, run=run)
     batch.follows = followed_records(batch)
     changes = pending_changes(batch)
     statements = pending_statements(batch)

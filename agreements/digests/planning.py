@@ -23,7 +23,7 @@ from ..models import (
     DigestItem,
     Subscription,
 )
-from .content import DigestContent, collect, collect_batch, standing_amounts
+from .content import DigestContent, PlanningRun, collect, collect_batch, standing_amounts
 from .links import link_items
 from .schedule import next_due_after, schedule_subscriptions
 from .unsubscribe import unsubscribe_url
@@ -135,7 +135,11 @@ def plan_digest(subscription: Subscription, now: datetime.datetime) -> DigestRes
 
 
 def plan_batch(
-    claim: Q, now: datetime.datetime, *, expected: list[Subscription] = ()
+    claim: Q,
+    now: datetime.datetime,
+    *,
+    expected: list[Subscription] = (),
+    run: PlanningRun | None = None,
 ) -> list[DigestResult]:
     """Plan the digests of the subscriptions that `claim` selects, in one transaction.
 
@@ -152,6 +156,9 @@ def plan_batch(
     A digest that cannot be rendered fails alone: its claim is not taken (its lock ends
     with the transaction), so it is retried next run. Subscriptions in `expected` that
     could not be claimed come back SKIPPED.
+
+    `run`, one for all the batches of `plan_due_digests`, lets them share the reads that
+    do not depend on the batch (`content.PlanningRun`: what has gone quiet).
     """
     results: dict[int, DigestResult] = {}
     advance: dict[int, datetime.datetime | None] = {}
@@ -168,7 +175,7 @@ def plan_batch(
         if not claimed:
             return _skipped(expected, results)
         with_address = [s for s in claimed if s.user.email]
-        contents = collect_batch(with_address, clock.today(now)) if with_address else {}
+        contents = collect_batch(with_address, clock.today(now), run) if with_address else {}
         starts = period_starts(with_address) if with_address else {}
         for subscription in claimed:
             result = DigestResult(
@@ -300,11 +307,12 @@ def plan_due_digests(
     several machines at once: each subscription is claimed by exactly one of them."""
     schedule_subscriptions(now)
     results: list[DigestResult] = []
+    run = PlanningRun()
     ids = list(due_subscriptions(now).values_list("pk", flat=True))
     for start in range(0, len(ids), chunk_size):
         chunk = ids[start : start + chunk_size]
         try:
-            planned = plan_batch(Q(pk__in=chunk, next_due_at__lte=now), now)
+            planned = plan_batch(Q(pk__in=chunk, next_due_at__lte=now), now, run=run)
         except Exception:
             # The batch rolled back, claims included. Plan its subscriptions one by one, so
             # that one that cannot be planned holds up no one else's digest.

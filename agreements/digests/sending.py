@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime
 import logging
+import operator
 import time
 from collections import defaultdict
+from functools import reduce
 
 from django.core.mail import mailers
 from django.db import transaction
@@ -118,7 +120,7 @@ def _claimed(delivery: DigestDelivery):
 
 def why_not_deliverable(delivery: DigestDelivery) -> str:
     """Why this planned delivery must not go out now, or "" if it may (see
-    `undeliverable`): two queries at most, whatever the number of its items."""
+    `undeliverable`): three queries at most, whatever the number of its items."""
     return undeliverable([delivery]).get(delivery.pk, "")
 
 
@@ -130,8 +132,13 @@ def undeliverable(deliveries: list[DigestDelivery]) -> dict[int, str]:
     their reader group or their account, or changed address, or an item may have been made
     internal: the stored body would then tell them what they may no longer see. The items
     are checked through the `visible_to` rule that planned them: one query for who may
-    read, and one per audience for hidden items, whatever the number of deliveries and
-    items.
+    read, one for what the deliveries hold, and one per audience for hidden items, whatever
+    the number of deliveries and items.
+
+    Each visibility subquery is narrowed to the records these deliveries hold. Without that,
+    PostgreSQL hashes the subquery once per query, that is every record of the kind the
+    audience may see (the whole history of status changes), and the check grew with the
+    history rather than with the batch.
     """
     reasons: dict[int, str] = {}
     remember_readers([delivery.subscription.user for delivery in deliveries])
@@ -147,26 +154,25 @@ def undeliverable(deliveries: list[DigestDelivery]) -> dict[int, str]:
             reasons[delivery.pk] = "the recipient's address changed"
         else:
             by_audience[audience(user)].append(delivery)
+    if not by_audience:
+        return reasons
+    held = _held_records([delivery.pk for members in by_audience.values() for delivery in members])
     for members in by_audience.values():
         user = members[0].subscription.user  # every member sees the same records
-        visible_change = StatusChange.objects.visible_to(user).filter(pk=OuterRef("change_id"))
-        visible_statement = Statement.objects.visible_to(user).filter(pk=OuterRef("statement_id"))
-        visible_version = ClauseVersion.objects.visible_to(user).filter(pk=OuterRef("version_id"))
-        visible_position = Position.objects.visible_to(user).filter(pk=OuterRef("position_id"))
-        visible_link = Link.objects.visible_to(user).filter(pk=OuterRef("link_id"))
-        visible_clause = Clause.objects.visible_to(user).filter(pk=OuterRef("idle_clause_id"))
-        visible_topic = Topic.objects.visible_to(user).filter(pk=OuterRef("idle_topic_id"))
+        ids = [delivery.pk for delivery in members]
+        hidden_items = []
+        for field, model in ITEM_RECORDS.items():
+            records = {pk for delivery in ids for pk in held[delivery][field]}
+            if records:
+                visible = model.objects.visible_to(user).filter(
+                    pk=OuterRef(f"{field}_id"), pk__in=sorted(records)
+                )
+                hidden_items.append(Q(**{f"{field}__isnull": False}) & ~Exists(visible))
+        if not hidden_items:  # nothing in these deliveries to check
+            continue
         hidden = (
-            DigestItem.objects.filter(delivery__in=[delivery.pk for delivery in members])
-            .filter(
-                (Q(change__isnull=False) & ~Exists(visible_change))
-                | (Q(statement__isnull=False) & ~Exists(visible_statement))
-                | (Q(version__isnull=False) & ~Exists(visible_version))
-                | (Q(position__isnull=False) & ~Exists(visible_position))
-                | (Q(link__isnull=False) & ~Exists(visible_link))
-                | (Q(idle_clause__isnull=False) & ~Exists(visible_clause))
-                | (Q(idle_topic__isnull=False) & ~Exists(visible_topic))
-            )
+            DigestItem.objects.filter(delivery__in=ids)
+            .filter(reduce(operator.or_, hidden_items))
             .order_by()
             .values_list("delivery_id", flat=True)
             .distinct()
@@ -174,6 +180,32 @@ def undeliverable(deliveries: list[DigestDelivery]) -> dict[int, str]:
         for pk in hidden:
             reasons[pk] = "an item was hidden from the recipient"
     return reasons
+
+
+# The record each kind of ledger row names, by its field on `DigestItem`.
+ITEM_RECORDS = {
+    "change": StatusChange,
+    "statement": Statement,
+    "version": ClauseVersion,
+    "position": Position,
+    "link": Link,
+    "idle_clause": Clause,
+    "idle_topic": Topic,
+}
+
+
+def _held_records(deliveries: list[int]) -> dict[int, dict[str, set[int]]]:
+    """The records each delivery's items name, by field: {delivery: {"change": {ids}}};
+    a delivery without items has only empty sets. One query."""
+    fields = [f"{field}_id" for field in ITEM_RECORDS]
+    held = defaultdict(lambda: {field: set() for field in ITEM_RECORDS})
+    for delivery, *records in DigestItem.objects.filter(delivery__in=deliveries).values_list(
+        "delivery_id", *fields
+    ):
+        for field, pk in zip(ITEM_RECORDS, records, strict=True):
+            if pk is not None:
+                held[delivery][field].add(pk)
+    return held
 
 
 def cancel_delivery(delivery: DigestDelivery, reason: str) -> bool:
