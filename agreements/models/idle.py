@@ -41,11 +41,12 @@ from functools import reduce
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Case, Max, Q, Value, When
+from django.db.models import Case, Exists, Max, OuterRef, Q, Value, When
 from django.db.models.query import ModelIterable
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from .base import visibility_scope
 from .dates import EARLIEST_DATE, approximate_date
 
 ITERATOR_CHUNK = 2000  # rows given their idle day at once when read with iterator()
@@ -150,12 +151,16 @@ def activity_sources(model) -> list[ActivitySource]:
     raise ValueError(f"{model.__name__} records are never idle")
 
 
-def recorded_by(model, today: datetime.date) -> Q:
+def recorded_by(model, today: datetime.date) -> Exists:
     """Records whose history has begun by `today` (its first line is the record's creation,
     `services.record_creation`): a record not yet recorded as of a replayed day is not idle,
-    there is no day it would be idle since."""
+    there is no day it would be idle since.
+
+    Correlated, unlike the activity windows: almost every record has begun, so the
+    uncorrelated form hashed the whole status history (200,000 rows at 100x the demo) for
+    every list, where this is one probe of the (record, day) index per row."""
     source = activity_sources(model)[0]
-    return Q(pk__in=source.of(None, EARLIEST_DATE, today).values(source.record))
+    return Exists(source.of(None, EARLIEST_DATE, today).filter(**{source.record: OuterRef("pk")}))
 
 
 def active_between(model, reader, start: datetime.date, end: datetime.date) -> Q:
@@ -176,7 +181,7 @@ def waiting(model, reader, today: datetime.date) -> Q | None:
     as the reader may see it: the milestone's date is not yet over and it is not marked
     done. A blocker on a milestone the reader cannot see is invisible, and so is its
     effect: for that reader the record is idle as its quiet says."""
-    from .links import SIDE_BY_MODEL, Link, LinkKind, _milestone_passed
+    from .links import SIDE_BY_MODEL, Link, LinkKind, milestone_passed_rule
 
     side = SIDE_BY_MODEL[model]
     # The milestone's own lifting rule, rather than `open_blockers()`: that works out every
@@ -185,7 +190,7 @@ def waiting(model, reader, today: datetime.date) -> Q | None:
     blocked = (
         Link.objects.visible_to(reader)
         .filter(kind=LinkKind.BLOCKED_BY, to_milestone__isnull=False, **{f"{side}__isnull": False})
-        .exclude(_milestone_passed("to_milestone__", today))
+        .exclude(milestone_passed_rule("to_milestone__", today))
         .order_by()
         .values(side)
     )
@@ -224,12 +229,13 @@ def idle_kind(queryset, rules: list[tuple[str, Q]], today: datetime.date) -> Cas
 
     A record with no history up to today is not idle (`recorded_by`)."""
     model, reader = queryset.model, queryset.reader
-    ever = recorded_by(model, today)
     waits = waiting(model, reader, today)
-    # Waiting comes first, so that its subquery is planned once, not once per rule.
+    # Waiting and "not yet recorded" come first, so that each is planned and run once,
+    # not once per rule.
     whens = [When(waits, then=Value(None))] if waits is not None else []
+    whens.append(When(~recorded_by(model, today), then=Value(None)))
     for kind, covered in rules:
-        condition = covered & ever & ~active_between(model, reader, quiet_from(kind, today), today)
+        condition = covered & ~active_between(model, reader, quiet_from(kind, today), today)
         whens.append(When(condition, then=Value(kind)))
     return Case(*whens, default=Value(None), output_field=models.CharField())
 
@@ -241,6 +247,12 @@ def attach_idle_since(rows: list, reader, today: datetime.date) -> None:
     days = last_activity(type(rows[0]), reader, (row.pk for row in idle), today) if idle else {}
     for row in rows:
         row.idle_since = days.get(row.pk)
+
+
+# The idle flags' expressions built so far ((model, scope, day, thresholds): Case): a few
+# a day in production (two models, two or three scopes).
+_IDLE_COLUMNS: dict[tuple, Case] = {}
+IDLE_COLUMNS_KEPT = 64
 
 
 class IdleQuerySetMixin:
@@ -262,9 +274,27 @@ class IdleQuerySetMixin:
         from .. import clock
 
         today = today or clock.today()
-        clone = self.annotate(idle_kind=idle_kind(self, self.idle_rules(today), today))
+        clone = self.annotate(idle_kind=self._idle_column(today))
         clone._idle_day = today
         return clone
+
+    def _idle_column(self, today: datetime.date) -> Case:
+        """`idle_kind(...)` for this reader and day, built once per process for each scope
+        of reader (base.visibility_scope), day and thresholds: it holds a score of
+        subqueries, and building them took a good part of a list's time. Django copies an
+        expression's subqueries when a query uses it, so one built here is never changed."""
+        key = (
+            self.model,
+            visibility_scope(self.reader),
+            today,
+            tuple(threshold(kind) for kind in IdleKind.values),
+        )
+        column = _IDLE_COLUMNS.get(key)
+        if column is None:
+            if len(_IDLE_COLUMNS) >= IDLE_COLUMNS_KEPT:
+                _IDLE_COLUMNS.clear()
+            column = _IDLE_COLUMNS[key] = idle_kind(self, self.idle_rules(today), today)
+        return column
 
     def idle(self):
         return self.filter(idle_kind__isnull=False)

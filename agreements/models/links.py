@@ -7,7 +7,8 @@ until they are secured"; "the committee's decision *precedes* the signature, by 
 
 Each side is one of five explicit nullable foreign keys, exactly one of them set (a check
 constraint), rather than a generic relation: PostgreSQL then protects a linked record from
-deletion (PROTECT), and the visibility rule and the lifting conditions are plain joins.
+deletion (PROTECT), the lifting conditions are plain joins, and whether a reader may see
+each side is that kind's own visibility rule (`_record_visible`).
 
 Whether a blocker's condition is met, and since when, is worked out in the query
 (`Link.objects.visible_to(user).with_condition()`), never stored: a lifted blocker stays as
@@ -18,6 +19,7 @@ refused by `services.record_links`, under a lock.
 from __future__ import annotations
 
 import datetime
+import functools
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -76,22 +78,30 @@ DEFAULT_CONDITION = {side: condition for condition, side in reversed(CONDITION_S
 
 
 def _record_visible(prefix: str, side: str) -> Q:
-    """The readers' visibility rule for the record at `prefix<side>`, absent or visible."""
+    """The record at `prefix<side>` is absent or one the readers may see, by its kind's own
+    visibility rule (its `visibility_rule`, the one every read path of that kind applies).
+
+    A semi-join on the visible records of that kind rather than joins to the record and its
+    parents: the rule stays each kind's own, and a query holding several link rules (an
+    idle flag has five) plans in a fraction of the time of the twenty outer joins."""
+    records = SIDE_MODELS[side]._default_manager.all()
+    visible = records.filter(records.visibility_rule()).order_by().values("pk")
     path = f"{prefix}{side}"
-    rule = {
-        "agreement": shared(f"{path}__"),
-        "clause": shared(f"{path}__") & shared(f"{path}__agreement__"),
-        "topic": shared(f"{path}__"),
-        "funding_source": shared(f"{path}__") & shared(f"{path}__programme__"),
-        "milestone": shared(f"{path}__")
-        & (Q(**{f"{path}__agreement__isnull": True}) | shared(f"{path}__agreement__"))
-        & (Q(**{f"{path}__topic__isnull": True}) | shared(f"{path}__topic__"))
-        & (Q(**{f"{path}__programme__isnull": True}) | shared(f"{path}__programme__")),
-    }[side]
-    return Q(**{f"{path}__isnull": True}) | rule
+    return Q(**{f"{path}__isnull": True}) | Q(**{f"{path}__in": visible})
 
 
-def _milestone_passed(prefix: str, today: datetime.date) -> Q:
+@functools.cache
+def _link_visibility_rule() -> Q:
+    """A link is seen only when both its records are: a link to a record the reader cannot
+    see is invisible, and so is its effect. Built once per process: it names no reader and
+    no day, and a page asks for it up to ten times (every idle flag holds five)."""
+    rule = shared()
+    for side in SIDES:
+        rule &= _record_visible("", side) & _record_visible("to_", side)
+    return rule
+
+
+def milestone_passed_rule(prefix: str, today: datetime.date) -> Q:
     """The milestone at `prefix` is marked done, or its whole date (a month, a year) is
     over: the negation of `MilestoneQuerySet._not_yet_over`."""
     return (
@@ -125,12 +135,7 @@ def _exactly_one(prefix: str) -> Q:
 
 class LinkQuerySet(VisibleQuerySet):
     def visibility_rule(self) -> Q:
-        # A link is seen only when both its records are: a link to a record the reader
-        # cannot see is invisible, and so is its effect.
-        rule = shared()
-        for side in SIDES:
-            rule &= _record_visible("", side) & _record_visible("to_", side)
-        return rule
+        return _link_visibility_rule()
 
     def with_records(self):
         return self.select_related(
@@ -187,7 +192,7 @@ class LinkQuerySet(VisibleQuerySet):
             Condition.CLAUSE_SIGNED: Q(to_clause__status=Clause.Status.SIGNED),
             Condition.TOPIC_AGREED: Q(to_topic__status=Topic.Status.AGREED),
             Condition.FUNDING_SECURED: Q(to_funding_source__status=FundingSource.Status.SECURED),
-            Condition.MILESTONE_PASSED: _milestone_passed("to_milestone__", today),
+            Condition.MILESTONE_PASSED: milestone_passed_rule("to_milestone__", today),
         }
         since = {
             Condition.AGREEMENT_SIGNED: reached_on("agreement", (Agreement.Status.SIGNED,)),
