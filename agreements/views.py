@@ -346,10 +346,17 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 def record_list(
-    request: HttpRequest, listing: tables.RecordList, rows: QuerySet, status_class, name: str
+    request: HttpRequest,
+    listing: tables.RecordList,
+    rows: Callable[[], QuerySet],
+    status_class,
+    name: str,
 ) -> HttpResponse:
     """A list page: the rows the reader may see, searched, filtered by status, sorted, paged;
-    or all of them as filtered, as a spreadsheet named `name` (exports.py)."""
+    or all of them as filtered, as a spreadsheet named `name` (exports.py).
+
+    `rows` builds the list's queryset, called only when the cached list is out of date:
+    building its per-row totals (a score of subqueries) took most of a cached page's time."""
     wanted = exports.requested_format(request)
     form = ListFilterForm(request.GET, statuses=status_class.choices)
     context = {"listing": listing, "form": form, "page_obj": None, "idle_choices": IDLE_CHOICES}
@@ -363,10 +370,10 @@ def record_list(
             name=name,
             title=str(listing.title),
             columns=listing.columns,
-            rows=filtered_list(rows, form, status_class),
+            rows=filtered_list(rows(), form, status_class),
         )
     page = context["page_obj"] = lazy(
-        lambda: paginate(request, filtered_list(rows, form, status_class), LIST_PAGE_SIZE)
+        lambda: paginate(request, filtered_list(rows(), form, status_class), LIST_PAGE_SIZE)
     )
     context["count"] = lazy(lambda: listing.count % {"count": page.paginator.count})
     return render_page(request, template, "results", context)
@@ -374,35 +381,16 @@ def record_list(
 
 @reader_page
 def agreement_list(request: HttpRequest) -> HttpResponse:
-    rows = (
-        Agreement.objects.visible_to(request.user)
-        .with_party_names()
-        .with_clause_counts()
-        .with_last_change()
-        .with_idle_clause_counts()
-    )
+    def rows() -> QuerySet:
+        return (
+            Agreement.objects.visible_to(request.user)
+            .with_party_names()
+            .with_clause_counts()
+            .with_last_change()
+            .with_idle_clause_counts()
+        )
+
     return record_list(request, tables.AGREEMENT_LIST, rows, Agreement.Status, "agreements")
-
-
-def links_of_agreement(field: str) -> Q:
-    """The links an agreement's pages show (its own, its clauses', its programme's money and
-    milestones'), as `record_cache.page_versions(linked=…)` takes them."""
-    agreement = OuterRef(field)
-    return reduce(
-        or_,
-        (
-            Q(**{f"{prefix}{lookup}": agreement})
-            for prefix in ("", "to_")
-            for lookup in ("agreement", "clause__agreement", "milestone__agreement")
-        ),
-    ) | reduce(
-        or_,
-        (
-            Q(**{f"{prefix}{lookup}__agreements": agreement})
-            for prefix in ("", "to_")
-            for lookup in ("funding_source__programme", "milestone__programme")
-        ),
-    )
 
 
 @reader_page
@@ -415,7 +403,9 @@ def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
     found = get_object_or_404(
         visible.only("pk", "slug", "title", "programme_id").annotate(
             cache_versions=record_cache.page_versions(
-                agreement="pk", programme="programme_id", linked=links_of_agreement("pk")
+                agreement="pk",
+                programme="programme_id",
+                linked=dependencies.agreement_links("pk", "programme_id"),
             ),
             **digests.follow_state_columns(user, "agreements"),
         ),
@@ -551,7 +541,8 @@ def clause_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .select_related("agreement", "obligated_party")
         .annotate(
             cache_versions=record_cache.page_versions(
-                agreement="agreement_id", linked=links_of_agreement("agreement_id")
+                agreement="agreement_id",
+                linked=dependencies.agreement_links("agreement_id", "agreement__programme_id"),
             )
         ),
         pk=pk,
@@ -683,7 +674,11 @@ def position_grid(request: HttpRequest, slug: str) -> HttpResponse:
 
 @reader_page
 def topic_list(request: HttpRequest) -> HttpResponse:
-    rows = Topic.objects.visible_to(request.user).with_party_names().with_last_change().with_idle()
+    def rows() -> QuerySet:
+        return (
+            Topic.objects.visible_to(request.user).with_party_names().with_last_change().with_idle()
+        )
+
     return record_list(request, tables.TOPIC_LIST, rows, Topic.Status, "topics")
 
 
@@ -694,7 +689,7 @@ def topic_detail(request: HttpRequest, slug: str) -> HttpResponse:
     found = get_object_or_404(
         visible.only("pk", "slug", "title").annotate(
             cache_versions=record_cache.page_versions(
-                topic="pk", linked=Q(topic=OuterRef("pk")) | Q(to_topic=OuterRef("pk"))
+                topic="pk", linked=[Q(topic=OuterRef("pk")), Q(to_topic=OuterRef("pk"))]
             ),
             **digests.follow_state_columns(user, "topics"),
         ),
