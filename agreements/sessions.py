@@ -19,6 +19,7 @@ through Django's own `auth.get_user`.
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from django.conf import settings
@@ -57,15 +58,9 @@ class SessionStore(db.SessionStore):
     def _get_session_from_db(self):
         """Django's query (`db.SessionStore._get_session_from_db`), with the user, the
         record's version and the reader permission joined in."""
-        version = RecordVersion.objects.filter(pk=RecordVersion.SINGLETON).values("number")
         try:
-            self.row = (
-                self.model.objects.select_related("user")
-                .annotate(
-                    record_version=Subquery(version[:1]),
-                    readable=Exists(reader_permission(OuterRef("user_id"))),
-                )
-                .get(session_key=self.session_key, expire_date__gt=timezone.now())
+            self.row = sessions_with_user().get(
+                session_key=self.session_key, expire_date__gt=timezone.now()
             )
         except (self.model.DoesNotExist, SuspiciousOperation) as error:
             if isinstance(error, SuspiciousOperation):
@@ -74,6 +69,18 @@ class SessionStore(db.SessionStore):
             self._session_key = None
             self.row = None
         return self.row
+
+
+@functools.cache
+def sessions_with_user():
+    """Sessions with their user, the record's version and the reader permission: the query
+    every request makes first, built once per process (it names no session, user or
+    moment; `get` copies it), because building its joins cost more than running it."""
+    version = RecordVersion.objects.filter(pk=RecordVersion.SINGLETON).values("number")
+    return ReaderSession.objects.select_related("user").annotate(
+        record_version=Subquery(version[:1]),
+        readable=Exists(reader_permission(OuterRef("user_id"))),
+    )
 
 
 def session_user(request):
