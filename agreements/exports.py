@@ -50,7 +50,6 @@ class Cell(enum.StrEnum):
     TEXT = "text"
     NUMBER = "number"
     DATE = "date"
-    MOMENT = "moment"
 
 
 @dataclass(frozen=True)
@@ -120,7 +119,6 @@ def _xlsx_file(title: str, columns: list[SheetColumn], rows: Iterable, language:
     sheet = workbook.add_worksheet(re.sub(r"[\[\]:*?/\\]", " ", title)[:31])
     bold = workbook.add_format({"bold": True})
     as_date = workbook.add_format({"num_format": "yyyy-mm-dd"})
-    as_moment = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"})
     as_amount = workbook.add_format({"num_format": "#,##0.00"})
     as_quoted_text = workbook.add_format({"quote_prefix": True})
     for index, column in enumerate(columns):
@@ -137,8 +135,6 @@ def _xlsx_file(title: str, columns: list[SheetColumn], rows: Iterable, language:
                     sheet.write_number(number, index, value, as_amount)
                 elif column.cell == Cell.DATE:
                     sheet.write_datetime(number, index, value, as_date)
-                elif column.cell == Cell.MOMENT:
-                    sheet.write_datetime(number, index, timezone.localtime(value), as_moment)
                 else:
                     text = str(value)
                     if text.startswith(FORMULA_STARTS):
@@ -236,8 +232,6 @@ def _sheet_columns(column: Column, user) -> list[SheetColumn]:
             SheetColumn(heading, column.value, Cell.NUMBER, width=16),
             SheetColumn(_("Currency"), lambda row: column.value(row, column.currency), width=10),
         ]
-    if kind == Kind.UPDATED:
-        return [SheetColumn(heading, column.value, Cell.MOMENT)]
     if kind == Kind.APPROXIMATE_DATE:
         precision = (lambda row: column.value(row, column.precision)) if column.precision else None
         dates = [SheetColumn(heading, column.value, Cell.DATE)]

@@ -38,7 +38,6 @@ class Kind(enum.StrEnum):
     NOTE = "note"  # free text with its line breaks, nothing when empty
     NUMBER = "number"  # a count, right-aligned
     MONEY = "money"  # an amount in the currency at `currency`, right-aligned
-    UPDATED = "updated"  # a moment, as the language writes a short date
     APPROXIMATE_DATE = "approximate_date"  # a date as precise as `precision` says
     RECORD = "record"  # a linked record (a party), shown only if the reader may see it
     SOURCE = "source"  # a source, linked to where it is published, if the reader may see it

@@ -18,7 +18,6 @@ from collections.abc import Iterable, Iterator
 from django import template
 from django.template.defaultfilters import linebreaksbr
 from django.template.loader import get_template
-from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
@@ -67,9 +66,6 @@ def _cell(column: Column, row, user) -> object:
             return NOTHING
         shown = approximate_date(value, column.value(row, column.precision) or DatePrecision.DAY)
         return _time(value.isoformat(), shown)
-    if kind == Kind.UPDATED:
-        moment = timezone.localtime(value)
-        return _time(moment.isoformat(), formats.date_format(moment, "SHORT_DATE_FORMAT"))
     if kind == Kind.LEVEL:
         return status_badge(row.level, row.level_label)
     if kind == Kind.POSITION:
