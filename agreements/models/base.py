@@ -111,20 +111,6 @@ def shown_to(record, user):
     return record
 
 
-# What `visible_to(user)` answers, whoever the user: nothing, everything (staff, who see
-# internal records), or what the visibility rules let readers see.
-NOTHING, EVERYTHING, SHARED = "nothing", "everything", "shared"
-
-
-def visibility_scope(user) -> str:
-    """Which of `visible_to`'s three answers `user` gets: two users of one scope are shown
-    the same rows, so a query built for one serves the other (models/idle.py keeps its
-    flags' expressions by scope)."""
-    if not can_read(user):
-        return NOTHING
-    return EVERYTHING if user.is_staff else SHARED
-
-
 class ReaderUnknown(Exception):
     """A per-row total was asked of a queryset that did not start from `visible_to(user)`."""
 
@@ -161,10 +147,9 @@ class VisibleQuerySet(models.QuerySet):
         return shared()
 
     def visible_to(self, user):
-        scope = visibility_scope(user)
-        if scope == NOTHING:
+        if not can_read(user):
             queryset = self.none()
-        elif scope == EVERYTHING:
+        elif user.is_staff:
             queryset = self.all()
         else:
             queryset = self.filter(self.visibility_rule())

@@ -46,7 +46,7 @@ from django.db.models.query import ModelIterable
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .base import visibility_scope
+from .base import audience
 from .dates import EARLIEST_DATE, approximate_date
 
 ITERATOR_CHUNK = 2000  # rows given their idle day at once when read with iterator()
@@ -249,8 +249,8 @@ def attach_idle_since(rows: list, reader, today: datetime.date) -> None:
         row.idle_since = days.get(row.pk)
 
 
-# The idle flags' expressions built so far ((model, scope, day, thresholds): Case): a few
-# a day in production (two models, two or three scopes).
+# The idle flags' expressions built so far ((model, audience, day, thresholds): Case): a
+# few a day in production (two models, two or three audiences).
 _IDLE_COLUMNS: dict[tuple, Case] = {}
 IDLE_COLUMNS_KEPT = 64
 
@@ -279,13 +279,13 @@ class IdleQuerySetMixin:
         return clone
 
     def _idle_column(self, today: datetime.date) -> Case:
-        """`idle_kind(...)` for this reader and day, built once per process for each scope
-        of reader (base.visibility_scope), day and thresholds: it holds a score of
+        """`idle_kind(...)` for this reader and day, built once per process for each audience
+        (base.audience: its users see the same records), day and thresholds: it holds a score of
         subqueries, and building them took a good part of a list's time. Django copies an
         expression's subqueries when a query uses it, so one built here is never changed."""
         key = (
             self.model,
-            visibility_scope(self.reader),
+            audience(self.reader),
             today,
             tuple(threshold(kind) for kind in IdleKind.values),
         )
