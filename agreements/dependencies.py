@@ -10,10 +10,9 @@ chain of blockers) is done on the rows in Python.
 from __future__ import annotations
 
 import datetime
-import functools
 from dataclasses import dataclass, field
 
-from django.db.models import Count, OuterRef, Q
+from django.db.models import Count, Q
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
@@ -252,26 +251,3 @@ def blocked_counts(user, agreements: list[Agreement], today: datetime.date | Non
     for agreement in agreements:
         agreement.blocked = counts.get(agreement.pk, 0)
     return agreements
-
-
-@functools.cache
-def agreement_links(agreement: str, programme: str) -> tuple[Q, ...]:
-    """The links an agreement's pages show (its own, its clauses', its programme's money and
-    milestones'), as filters of `Link` relative to the outer query, which names the
-    agreement's id in `agreement` and its programme's in `programme`: what
-    `record_cache.page_versions(linked=…)` takes. Built once per pair of fields: every
-    request for an agreement's or clause's page asks for them.
-
-    The programme's links are found from its id, not through its agreements: that reverse
-    join, with the others, took the query that finds the page's record 35 ms to plan."""
-    return tuple(
-        Q(**{f"{prefix}{lookup}": OuterRef(field)})
-        for prefix in ("", "to_")
-        for lookup, field in (
-            ("agreement", agreement),
-            ("clause__agreement", agreement),
-            ("milestone__agreement", agreement),
-            ("funding_source__programme", programme),
-            ("milestone__programme", programme),
-        )
-    )

@@ -43,19 +43,15 @@ Views leave their querysets unevaluated (lazy), so that a cached part costs no q
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from functools import reduce
-from operator import or_
-
 from django.conf import settings
-from django.db.models import Case, CharField, Exists, F, OuterRef, Q, Subquery, Value, When
+from django.db.models import CharField, Exists, F, OuterRef, Subquery, Value
 from django.db.models.functions import Cast, Coalesce, Concat
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import get_language
 
 from . import clock
-from .models import Link, RecordVersion, SubjectVersion, can_read, reader_permission
+from .models import RecordVersion, SubjectVersion, audience, can_read, reader_permission
 
 # Names of the triggers (migration 0007); tests make them fire at once rather than at commit.
 TRIGGER = "agreements_record_changed"
@@ -87,11 +83,6 @@ def current_version() -> int:
     return found[0] if found else 0
 
 
-def scope_of(user) -> str:
-    """What part of the record `user` is shown: staff see internal records, readers do not."""
-    return "staff" if user.is_staff else "shared"
-
-
 def version_of(kind: str, subject) -> Coalesce:
     """The version of one subject (`subject` an id or an expression for one), 0 until its
     first change."""
@@ -99,27 +90,17 @@ def version_of(kind: str, subject) -> Coalesce:
     return Coalesce(Subquery(number[:1]), Value(0))
 
 
-def page_versions(*, linked: Iterable[Q] = (), **subjects: str) -> Concat:
+def page_versions(**subjects: str) -> Concat:
     """An annotation for the query that finds a record page's record: the versions of what
     the page shows, as text for `key_by`. Each keyword names a kind of subject and the
     field that holds its id (`agreement="pk", programme="programme_id"`); `common` is
     always in. A subject's id is part of the text, so a record moved to another programme
     is not taken for the old one at the same number.
 
-    `linked` (filters of `Link`, relative to the outer record) names the links the page
-    shows ("Waiting on", "Holds up", the path to signature): those show the state of other
-    records, possibly far along a chain, so while any exists the page is keyed by the whole
-    record's version as well. A record with no link keeps its own versions alone. Each
-    filter is an EXISTS of its own: one EXISTS joining through every kind of record took
-    longer to plan than the rest of the request."""
+    The links a page shows ("Waiting on", "Holds up", the path to signature) need nothing
+    here: a change to a linked record bumps the versions of the records linked to it, however
+    far along a chain of blockers (`agreements_version_subjects`)."""
     parts: list = [Value("common."), version_of(SubjectVersion.Kind.COMMON, 0)]
-    if linked:
-        whole = RecordVersion.objects.filter(pk=RecordVersion.SINGLETON).values("number")
-        any_link = reduce(or_, (Exists(Link.objects.filter(links)) for links in linked))
-        parts += [
-            Value("/linked:"),
-            Case(When(any_link, then=Subquery(whole[:1])), default=Value(0)),
-        ]
     for kind, field in subjects.items():
         parts += [
             Value(f"/{kind}:"),
@@ -145,7 +126,8 @@ def record_key(request: HttpRequest) -> str:
     return ":".join(
         [
             version,
-            scope_of(request.user),
+            # Who sees the same records (staff see internal ones); only readers get here.
+            audience(request.user) or "",
             get_language() or "",
             clock.today().isoformat(),
         ]

@@ -22,7 +22,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import Case, F, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -402,11 +402,7 @@ def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
     # too); the totals only when the cached page is out of date.
     found = get_object_or_404(
         visible.only("pk", "slug", "title", "programme_id").annotate(
-            cache_versions=record_cache.page_versions(
-                agreement="pk",
-                programme="programme_id",
-                linked=dependencies.agreement_links("pk", "programme_id"),
-            ),
+            cache_versions=record_cache.page_versions(agreement="pk", programme="programme_id"),
             **digests.follow_state_columns(user, "agreements"),
         ),
         slug=slug,
@@ -539,12 +535,7 @@ def clause_detail(request: HttpRequest, pk: int) -> HttpResponse:
     clause = get_object_or_404(
         Clause.objects.visible_to(user)
         .select_related("agreement", "obligated_party")
-        .annotate(
-            cache_versions=record_cache.page_versions(
-                agreement="agreement_id",
-                linked=dependencies.agreement_links("agreement_id", "agreement__programme_id"),
-            )
-        ),
+        .annotate(cache_versions=record_cache.page_versions(agreement="agreement_id")),
         pk=pk,
     )
     record_cache.key_by(request, clause.cache_versions)
@@ -688,9 +679,7 @@ def topic_detail(request: HttpRequest, slug: str) -> HttpResponse:
     visible = Topic.objects.visible_to(user)
     found = get_object_or_404(
         visible.only("pk", "slug", "title").annotate(
-            cache_versions=record_cache.page_versions(
-                topic="pk", linked=[Q(topic=OuterRef("pk")), Q(to_topic=OuterRef("pk"))]
-            ),
+            cache_versions=record_cache.page_versions(topic="pk"),
             **digests.follow_state_columns(user, "topics"),
         ),
         slug=slug,

@@ -531,3 +531,36 @@ def test_a_linked_records_change_reaches_the_page_that_waits_on_it(record, stake
     rebuilt, page = queries_for(client, path)
     assert rebuilt > 2
     assert without_tokens(page) != without_tokens(before)  # the lifted blocker shows
+
+
+@pytest.mark.django_db
+def test_a_change_reaches_the_records_its_links_lead_to(record):
+    """Links are followed at commit: to a record's neighbours either way (their panels show
+    its state), on through blockers to what they hold up (a path to signature shows the
+    whole chain) and through packages (each member counts the agreed ones); no further."""
+    other, other_clause = another_agreement(record)
+    agreement, topic = ("agreement", record.agreement.pk), ("topic", record.topic.pk)
+    # The agreement waits on the topic, which waits on the money; the other agreement's
+    # clause is only related to the topic.
+    services.record_link(record.agreement, "blocked_by", record.topic, by=record.editor)
+    services.record_link(record.topic, "blocked_by", record.secured, by=record.editor)
+    services.record_link(other_clause, "related", record.topic, by=record.editor)
+
+    money = bumped_by(
+        lambda: FundingSource.objects.filter(pk=record.secured.pk).update(title="Savings")
+    )
+    assert money == {("programme", record.programme.pk), topic, agreement}
+
+    related = bumped_by(
+        lambda: Clause.objects.filter(pk=other_clause.pk).update(title="Return vehicle")
+    )
+    assert related == {("agreement", other.pk), topic}
+
+    # A package, however indirectly: the second clause and the other agreement's clause
+    # are each packaged with the first clause.
+    services.record_link(record.second_clause, "package", record.clause, by=record.editor)
+    services.record_link(other_clause, "package", record.clause, by=record.editor)
+    packaged = bumped_by(
+        lambda: Clause.objects.filter(pk=record.second_clause.pk).update(title="Landing")
+    )
+    assert packaged == {agreement, ("agreement", other.pk)}
