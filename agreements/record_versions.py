@@ -1,7 +1,7 @@
 """Which cached pages a write makes out of date: the one place that says it, table by table.
 
 Every table a reader page shows has a trigger, `agreements_record_changed` (migration 0007,
-given its arguments in 0021), deferred to commit. It bumps:
+given its arguments in 0023), deferred to commit. It bumps:
 
 - the whole record's version (`RecordVersion`), once per transaction, first: the pages that
   show everything (dashboard, lists, timeline, search, briefing) are cached under it;
