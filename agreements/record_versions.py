@@ -263,10 +263,13 @@ def trigger_arguments(table: str) -> list[str]:
     return [value for pair in SUBJECTS.get(table, ()) for value in pair]
 
 
-def create_trigger(table: str) -> str:
-    arguments = ", ".join(f"'{value}'" for value in trigger_arguments(table))
+def create_trigger(table: str, arguments: list[str] | None = None) -> str:
+    """The trigger of `table`, with the subjects `SUBJECTS` names for it, or those that
+    `arguments` gives (a migration restoring an earlier set)."""
+    values = trigger_arguments(table) if arguments is None else arguments
+    listed = ", ".join(f"'{value}'" for value in values)
     events = USER_EVENTS if table == "auth_user" else EVENTS
-    return CREATE_TRIGGER.format(trigger=TRIGGER, events=events, table=table, arguments=arguments)
+    return CREATE_TRIGGER.format(trigger=TRIGGER, events=events, table=table, arguments=listed)
 
 
 def drop_trigger(table: str) -> str:

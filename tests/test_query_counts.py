@@ -28,6 +28,7 @@ from agreements.models import (
     StatusChange,
     Topic,
 )
+from tests.conftest import bumping_once_per_record
 
 # The session, its user, the reader permission and the version (one query), and a detail
 # page's record.
@@ -71,14 +72,8 @@ PAGES = [
 
 def grow(record, count: int) -> None:
     """`count` more of every row a reader page lists, all of them shared."""
-    with connection.cursor() as cursor:
-        # Bumped as a production transaction bumps: once per record, and every record page
-        # at once past a few dozen (tests/conftest.py makes each row bump): the versions'
-        # trigger follows each row's links, hundreds of them here, at each of its rows.
-        cursor.execute("SET LOCAL agreements.bump_each_change = 'off'")
-        cursor.execute("SET LOCAL agreements.versions_bumped = ''")
+    with bumping_once_per_record():
         add_rows(record, count)
-        cursor.execute("SET LOCAL agreements.bump_each_change = 'on'")
 
 
 def add_rows(record, count: int) -> None:

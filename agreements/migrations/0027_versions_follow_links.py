@@ -42,16 +42,7 @@ def stop_following(apps, schema_editor):
     )
     for table, arguments in BEFORE.items():
         schema_editor.execute(record_versions.drop_trigger(table), params=None)
-        schema_editor.execute(
-            record_versions.CREATE_TRIGGER.format(
-                trigger=record_versions.TRIGGER,
-                events=record_versions.EVENTS,
-                table=table,
-                arguments=", ".join(f"'{value}'" for value in arguments),
-            ),
-            params=None,
-        )
-
+        schema_editor.execute(record_versions.create_trigger(table, arguments), params=None)
 
 class Migration(migrations.Migration):
     dependencies = [
