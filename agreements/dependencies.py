@@ -204,10 +204,11 @@ class Step:
 
 def path_to_signature(user, agreement: Agreement, today: datetime.date | None = None):
     """The longest chain of open blockers ending at `agreement`, the first to lift first:
-    [(blocker's facts, link)], empty when nothing holds the signature up. One query."""
+    [(blocker's facts, link)], empty when nothing holds the signature up. One query, for
+    the blockers upstream of the agreement only."""
     today = today or clock.today()
     blocking: dict[RecordKey, list[Link]] = {}
-    for link in links_of(user, today).open_blockers(today):
+    for link in links_of(user, today).open_blockers(today).upstream_of(agreement):
         blocking.setdefault(link.record_key, []).append(link)
 
     longest: dict[RecordKey, list[Link]] = {}

@@ -182,6 +182,22 @@ def test_an_agreement_blocker_lifts_when_it_is_signed(record, editor):
     assert conditions(editor) == [("agreement_signed", False, None)]
 
 
+def test_the_blockers_upstream_are_the_chain_and_nothing_beside_it(record, editor):
+    # The agreement waits on the topic, which waits on the money, which waits on a date.
+    chain = [
+        blocked_by(record.agreement, record.topic, editor),
+        blocked_by(record.topic, record.potential, editor),
+        blocked_by(record.potential, record.milestone, editor),
+    ]
+    # Beside the chain: a blocker of another record, and links that are not blockers.
+    blocked_by(record.second_clause, record.secured, editor)
+    services.record_link(record.agreement, LinkKind.RELATED, record.clause, by=editor)
+    services.record_link(record.topic, LinkKind.PRECEDES, record.second_clause, by=editor)
+    assert set(Link.objects.upstream_of(record.agreement)) == set(chain)
+    assert set(Link.objects.upstream_of(record.topic)) == set(chain[1:])
+    assert not Link.objects.upstream_of(record.milestone).exists()
+
+
 # Visibility -----------------------------------------------------------------------------------
 
 
