@@ -1,14 +1,15 @@
-"""PostgreSQL through psycopg 3, with the embedded server started on the first connection.
+"""The project's PostgreSQL backend (exomars_site/postgresql), with the embedded server
+started on the first connection.
 
 Settings name this backend when DATABASE_URL is unset. Starting the server in settings ran
 initdb or pg_ctl for every command, `manage.py help`, `makemessages` and `check` included;
 here only a command that connects starts it.
 """
 
-from django.db.backends.postgresql import base
 from django.utils.functional import cached_property
 
 from exomars_site import database
+from exomars_site.postgresql import base
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
