@@ -100,7 +100,14 @@ def fresh_page_cache(request) -> None:
         request.getfixturevalue("db")
         with connection.cursor() as cursor:
             cursor.execute(f"SET CONSTRAINTS {record_cache.TRIGGER} IMMEDIATE")
-            cursor.execute("SET LOCAL agreements.bump_each_change = 'on'")
+        bump_each_change(True)
+
+
+def bump_each_change(on: bool) -> None:
+    """Whether, for the rest of the test's transaction, the version triggers count every
+    row changed at once (`on`) or once per record, as in production."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL agreements.bump_each_change = '{'on' if on else 'off'}'")
 
 
 @contextlib.contextmanager
@@ -109,14 +116,13 @@ def bumping_once_per_record():
     per record, instead of at every row (above). The versions' trigger follows each row's
     links, so a setup of hundreds of linked rows otherwise costs minutes. Each change counts
     at once again afterwards, even when the setup fails."""
+    bump_each_change(False)
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL agreements.bump_each_change = 'off'")
         cursor.execute("SET LOCAL agreements.versions_bumped = ''")
     try:
         yield
     finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL agreements.bump_each_change = 'on'")
+        bump_each_change(True)
 
 
 @pytest.fixture(autouse=True)

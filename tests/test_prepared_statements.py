@@ -4,7 +4,6 @@ the client and keep their context."""
 
 import json
 import re
-import subprocess
 import sys
 
 import pytest
@@ -12,7 +11,7 @@ from django.db import connection
 
 from agreements import audit_trail, search
 from agreements.models import Agreement
-from tests.test_settings import ROOT
+from tests.test_settings import run
 
 
 def prepared_statements() -> set[str]:
@@ -60,13 +59,11 @@ def test_prepared_statements_can_be_turned_off_for_a_pooler():
     show = "from django.conf import settings; import json; o = settings.DATABASES['default']['OPTIONS']; print(json.dumps([o.get('server_side_binding'), o.get('prepare_threshold')]))"  # noqa: E501
     found = {}
     for value in ("", "off"):
-        result = subprocess.run(
+        result = run(
             [sys.executable, "-c", f"import django; django.setup(); {show}"],
-            cwd=ROOT,
-            env={"DATABASE_PREPARED_STATEMENTS": value, "DATABASE_URL": "postgres://x@h/d",
-                 "DJANGO_SETTINGS_MODULE": "exomars_site.settings", "DEBUG": "1",
-                 "PATH": "/usr/bin:/bin"},
-            capture_output=True, text=True, check=True,
+            {"DATABASE_PREPARED_STATEMENTS": value, "DATABASE_URL": "postgres://x@h/d",
+             "DJANGO_SETTINGS_MODULE": "exomars_site.settings", "DEBUG": "1"},
         )  # fmt: skip
+        assert result.returncode == 0, result.stderr
         found[value] = json.loads(result.stdout.strip().splitlines()[-1])
     assert found == {"": [True, 2], "off": [None, None]}

@@ -44,6 +44,7 @@ def stop_following(apps, schema_editor):
         schema_editor.execute(record_versions.drop_trigger(table), params=None)
         schema_editor.execute(record_versions.create_trigger(table, arguments), params=None)
 
+
 class Migration(migrations.Migration):
     dependencies = [
         ("agreements", "0026_idle_flags_and_digest_items"),
