@@ -241,9 +241,9 @@ def blocked_counts(user, agreements: list[Agreement], today: datetime.date | Non
         return agreements
     rows = (
         Link.objects.visible_to(user)
+        .of_agreements([agreement.pk for agreement in agreements])
         .open_blockers(today)
         .annotate(of_agreement=Coalesce("agreement", "clause__agreement"))
-        .filter(of_agreement__in=[agreement.pk for agreement in agreements])
         .order_by()
         .values("of_agreement")
         .annotate(total=Count("id"))

@@ -1,6 +1,7 @@
 """What readers see of links: the panels, the path to signature, packages (issue 12)."""
 
 import datetime
+import re
 
 import pytest
 from django.urls import reverse
@@ -155,6 +156,42 @@ def test_blocked_filters_by_kind_and_blocker(record, editor, login, stakeholder)
     assert client.get(reverse("agreements:blocked"), {"agreement": "no such/"}).status_code == 400
     empty = client.get(reverse("agreements:blocked"), {"kind": "milestone"}).content.decode()
     assert "Nothing is blocked." in empty
+
+
+def test_the_dashboard_counts_the_open_blockers_of_each_agreement_and_its_clauses(
+    record, editor, login, stakeholder
+):
+    blocked_by(record.agreement, record.potential, editor)
+    blocked_by(record.clause, record.topic, editor)
+    blocked_by(record.second_clause, record.internal_topic, editor)  # not the reader's
+    other = Agreement.objects.create(title="Lunar robotics", slug="lunar-robotics")
+    blocked_by(other, record.topic, editor)
+    page = login(stakeholder).get(reverse("agreements:dashboard")).content.decode()
+    assert 'href="/blocked/?agreement=exomars-cooperation">2</a>' in page
+    assert 'href="/blocked/?agreement=lunar-robotics">1</a>' in page
+
+
+def test_blocked_pages_follow_the_day_each_blocker_arose(record, editor, login, stakeholder):
+    # The list is counted and paged on the links' ids, then each page's rows are read whole:
+    # the order, the count and the pages' edges are still the list's.
+    for number in range(27):
+        step = Milestone.objects.create(
+            title=f"Step {number:02}",
+            happens_on=datetime.date(2030, 1, 1),
+            agreement=record.agreement,
+        )
+        # The later steps arose earlier: the list's order is not the order they were made in.
+        blocked_by(record.clause, step, editor, linked_on=AS_OF - datetime.timedelta(days=number))
+    internal = Milestone.objects.create(
+        title="Step 99", happens_on=datetime.date(2030, 1, 1), visibility="internal"
+    )
+    blocked_by(record.clause, internal, editor, linked_on=AS_OF)
+    client = login(stakeholder)
+    first = client.get(reverse("agreements:blocked")).content.decode()
+    second = client.get(reverse("agreements:blocked"), {"page": 2}).content.decode()
+    assert "27 open blockers" in first and "Page 1 of 2" in first
+    assert re.findall(r"Step \d\d", first) == [f"Step {n:02}" for n in range(26, 1, -1)]
+    assert re.findall(r"Step \d\d", second) == ["Step 01", "Step 00"]
 
 
 @pytest.mark.django_db

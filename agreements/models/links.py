@@ -24,19 +24,21 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Case, Exists, F, Func, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, Exists, F, Func, Lookup, OuterRef, Q, Subquery, Value, When
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .. import clock
+from ..record_versions import LINKED_KINDS, OTHER_SIDE
 from .base import VisibleQuerySet, VisibleRecord, shared, visibility_constraint
 from .dates import DatePrecision, approximate_date, validate_record_date
 from .negotiation import Agreement, Clause, Milestone, Topic
 from .record import FundingSource, Source
 
-# The five kinds of record a link joins, in the order forms and pages list them.
-SIDES = ("agreement", "clause", "topic", "funding_source", "milestone")
+# The five kinds of record a link joins, in the order forms and pages list them: agreement,
+# clause, topic, funding source, milestone. The version triggers' SQL names them too.
+SIDES = LINKED_KINDS
 SIDE_MODELS = {
     "agreement": Agreement,
     "clause": Clause,
@@ -231,16 +233,18 @@ class LinkQuerySet(VisibleQuerySet):
     def upstream_of(self, record) -> LinkQuerySet:
         """The blockers of `record`, of its blockers, and on up the chain: one recursive
         query over the blockers alone, rather than reading them all to walk the graph."""
-        # `= ANY(ARRAY(...))`, not `IN (...)`: the chain is worked out first, once, and the
-        # links are then read by key; with IN, PostgreSQL read every blocker with its
-        # records and conditions, and then kept those reached.
         reached = RawSQL(  # noqa: S611 (this module's constant; the record is a parameter)
             f"ARRAY({BLOCKERS_UPSTREAM})", (SIDE_BY_MODEL[type(record)], record.pk)
         )
-        return self.filter(
-            Func(F("id"), reached, arg_joiner=" = ANY", template="%(expressions)s",
-                 output_field=models.BooleanField())
-        )  # fmt: skip
+        return self.filter(AnyOf(F("id"), reached))
+
+    def of_agreements(self, ids: list[int]) -> LinkQuerySet:
+        """The links that start from one of these agreements or from one of their clauses."""
+        # The agreements' links are found first, by key, so that the visibility rule is
+        # then checked on those alone: with `IN`, PostgreSQL checked it on every link,
+        # building a hash of every visible clause and milestone to do so.
+        found = Link.objects.filter(Q(agreement__in=ids) | Q(clause__agreement__in=ids))
+        return self.filter(AnyOf(F("id"), Func(found.order_by().values("id"), function="ARRAY")))
 
     def open_blockers(self, today: datetime.date | None = None):
         """The blockers whose condition is not met (yet)."""
@@ -248,27 +252,38 @@ class LinkQuerySet(VisibleQuerySet):
         return rows.blockers().filter(condition_met=False)
 
 
-def _side_columns(prefix: str) -> str:
-    """The kind and id of a link's record (`prefix` "") or of the other (`prefix` "to_"):
-    exactly one of the five columns is set (a check constraint)."""
-    kind = " ".join(f"WHEN link.{prefix}{side}_id IS NOT NULL THEN '{side}'" for side in SIDES)
-    pk = ", ".join(f"link.{prefix}{side}_id" for side in SIDES)
-    return f"CASE {kind} END, COALESCE({pk})"
+class AnyOf(Lookup):
+    """`value = ANY(array)`: the array is worked out first, once, and the rows are then
+    read by key. With `IN (subquery)` PostgreSQL may instead read every row and keep those
+    the subquery returns (it did for the blockers upstream, with their records and
+    conditions)."""
+
+    lookup_name = "any_of"
+
+    def as_sql(self, compiler, connection):
+        value, value_params = self.process_lhs(compiler, connection)
+        array, array_params = self.process_rhs(compiler, connection)
+        return f"{value} = ANY({array})", (*value_params, *array_params)
 
 
 # The blockers reachable from one record, however far: what blocks it, what blocks those,
-# and on. Whether each is open and may be seen is left to the query it narrows.
+# and on. Each side's kind and id is read as the version triggers read it (`OTHER_SIDE`,
+# one row per kind, the one set). Whether each blocker is open and may be seen is left to
+# the query it narrows.
 BLOCKERS_UPSTREAM = f"""
     WITH RECURSIVE blocker (id, kind, pk, to_kind, to_pk) AS (
-        SELECT link.id, {_side_columns("")}, {_side_columns("to_")}
-        FROM agreements_link AS link WHERE link.kind = 'blocked_by'
+        SELECT link.id, record.kind, record.id, other.kind, other.id
+        FROM agreements_link AS link,
+            LATERAL (VALUES {OTHER_SIDE.format(prefix="")}) AS record (kind, id),
+            LATERAL (VALUES {OTHER_SIDE.format(prefix="to_")}) AS other (kind, id)
+        WHERE link.kind = 'blocked_by' AND record.id IS NOT NULL AND other.id IS NOT NULL
     ), reached (id, kind, pk) AS (
         SELECT id, to_kind, to_pk FROM blocker WHERE kind = %s AND pk = %s
         UNION
         SELECT blocker.id, blocker.to_kind, blocker.to_pk
         FROM reached JOIN blocker ON blocker.kind = reached.kind AND blocker.pk = reached.pk
     )
-    SELECT id FROM reached"""  # noqa: S608 (this module's constants; the record is a parameter)
+    SELECT id FROM reached"""  # noqa: S608 (constants; the record is a parameter)
 
 
 @dataclass(frozen=True)
