@@ -1,6 +1,7 @@
 """Invariant 2: one rule decides what a reader sees; internal records are staff-only."""
 
 import pytest
+from django.db.models import Q
 
 from agreements import services
 from agreements.models import (
@@ -73,3 +74,26 @@ def test_reading_is_granted_by_the_permission_through_a_group_or_directly(db):
     assert not can_read(User.objects.get(pk=user.pk))
     user.user_permissions.add(Permission.objects.get(codename="view_agreement"))
     assert can_read(User.objects.get(pk=user.pk))
+
+
+def test_a_related_manager_keeps_its_own_rows_once_the_kinds_rule_is_built(record, stakeholder):
+    # `Clause.objects.visible_to` builds the readers' rows once per process and copies them;
+    # a related manager filters before the rule and must never be handed those copies.
+    other = Agreement.objects.create(title="Lunar robotics", slug="lunar-robotics")
+    lone = Clause.objects.create(agreement=other, reference="1", position=1, title="Lander")
+    assert lone in Clause.objects.visible_to(stakeholder)
+    assert set(other.clauses.visible_to(stakeholder)) == {lone}
+    assert set(record.agreement.clauses.visible_to(stakeholder)) == {
+        record.clause,
+        record.second_clause,
+    }
+
+
+def test_each_reader_gets_a_copy_of_the_rows_built_once(record, stakeholder, manager):
+    first = Clause.objects.visible_to(stakeholder)
+    second = Clause.objects.visible_to(manager)
+    assert (first.reader, second.reader) == (stakeholder, manager)
+    # Changing one copy's query in place leaves the rows the next reader starts from.
+    first.query.add_q(Q(pk=record.clause.pk))
+    assert list(first) == [record.clause]
+    assert Clause.objects.visible_to(stakeholder).count() == 2
