@@ -498,6 +498,8 @@ def soak(args, server, name, cleanup) -> int:
     }
     results["passed"] = bool(
         results["status_changes"]["equal"]
+        # The editor's refused changes are not made, so "equal" alone would not see them.
+        and not editor.errors
         and five_xx == 0
         and change_in_two == 0
         and statement_in_two == 0

@@ -66,7 +66,10 @@ class Editor(Loop):
         model = {"clause": Clause, "topic": Topic}[kind]
         subject = model.objects.get(pk=pk)
         to = self.rng.choice([s for s in model.Status.values if s != subject.status])
-        change_status(subject, to=to, by=self.rng.choice(self.editors), note=self.note)
+        # A settling status (signed, agreed) needs a source or an explicit "none yet".
+        change_status(
+            subject, to=to, by=self.rng.choice(self.editors), note=self.note, no_source_yet=True
+        )
         self.made += 1
 
 
