@@ -7,6 +7,8 @@ Every status is written by `agreements.services.change_status`, which appends a
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db import models
 from django.db.models import OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
@@ -147,12 +149,16 @@ class VisibleQuerySet(models.QuerySet):
         return shared()
 
     def visible_to(self, user):
+        return self._for_reader(user, self._readers_rows)
+
+    def _for_reader(self, user, readers_rows: Callable[[], VisibleQuerySet]):
+        """What `user` may see; `readers_rows()` gives a reader group's rows."""
         if not can_read(user):
             queryset = self.none()
         elif user.is_staff:
             queryset = self._without_generated(self.all())
         else:
-            queryset = self._readers_rows()
+            queryset = readers_rows()
         queryset._reader = user
         return queryset
 
@@ -188,15 +194,16 @@ class VisibleManager(models.Manager):
 
     def visible_to(self, user):
         queryset = self.get_queryset()
-        own = self is self.model._meta.managers_map.get(self.name)
-        if not own or not can_read(user) or user.is_staff:
+        if self is not self.model._meta.managers_map.get(self.name):
             return queryset.visible_to(user)
-        key = (self.model, self.name)
-        if key not in self._built:
-            self._built[key] = queryset._readers_rows()
-        rows = self._built[key].all()
-        rows._reader = user
-        return rows
+
+        def built_once():
+            key = (self.model, self.name)
+            if key not in self._built:
+                self._built[key] = queryset._readers_rows()
+            return self._built[key].all()
+
+        return queryset._for_reader(user, built_once)
 
 
 def aggregate_per_row(related: models.QuerySet, link: str, aggregate, default, outer: str = "pk"):

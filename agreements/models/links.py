@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Case, Exists, F, Func, Lookup, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, Exists, F, Lookup, OuterRef, Q, Subquery, Value, When
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -233,9 +233,8 @@ class LinkQuerySet(VisibleQuerySet):
     def upstream_of(self, record) -> LinkQuerySet:
         """The blockers of `record`, of its blockers, and on up the chain: one recursive
         query over the blockers alone, rather than reading them all to walk the graph."""
-        reached = RawSQL(  # noqa: S611 (this module's constant; the record is a parameter)
-            f"ARRAY({BLOCKERS_UPSTREAM})", (SIDE_BY_MODEL[type(record)], record.pk)
-        )
+        # S611: the SQL is this module's constant; the record is a parameter.
+        reached = RawSQL(BLOCKERS_UPSTREAM, (SIDE_BY_MODEL[type(record)], record.pk))  # noqa: S611
         return self.filter(AnyOf(F("id"), reached))
 
     def of_agreements(self, ids: list[int]) -> LinkQuerySet:
@@ -244,7 +243,7 @@ class LinkQuerySet(VisibleQuerySet):
         # then checked on those alone: with `IN`, PostgreSQL checked it on every link,
         # building a hash of every visible clause and milestone to do so.
         found = Link.objects.filter(Q(agreement__in=ids) | Q(clause__agreement__in=ids))
-        return self.filter(AnyOf(F("id"), Func(found.order_by().values("id"), function="ARRAY")))
+        return self.filter(AnyOf(F("id"), found.order_by().values("id")))
 
     def open_blockers(self, today: datetime.date | None = None):
         """The blockers whose condition is not met (yet)."""
@@ -253,17 +252,17 @@ class LinkQuerySet(VisibleQuerySet):
 
 
 class AnyOf(Lookup):
-    """`value = ANY(array)`: the array is worked out first, once, and the rows are then
-    read by key. With `IN (subquery)` PostgreSQL may instead read every row and keep those
-    the subquery returns (it did for the blockers upstream, with their records and
-    conditions)."""
+    """`value = ANY(ARRAY(subquery))`: the subquery is worked out first, once, and the rows
+    are then read by key. With `IN (subquery)` PostgreSQL may instead read every row and
+    keep those the subquery returns (it did for the blockers upstream, with their records
+    and conditions)."""
 
     lookup_name = "any_of"
 
     def as_sql(self, compiler, connection):
         value, value_params = self.process_lhs(compiler, connection)
-        array, array_params = self.process_rhs(compiler, connection)
-        return f"{value} = ANY({array})", (*value_params, *array_params)
+        subquery, subquery_params = self.process_rhs(compiler, connection)
+        return f"{value} = ANY(ARRAY({subquery}))", (*value_params, *subquery_params)
 
 
 # The blockers reachable from one record, however far: what blocks it, what blocks those,
