@@ -14,6 +14,10 @@ not reach on the page, and a column added to a page reaches its download.
 - Text that a spreadsheet would run as a formula (starting with =, +, -, @, a tab or a
   carriage return) is neutralized: in CSV with a leading apostrophe, in XLSX as a text
   cell marked "quote prefix", which Excel shows without the apostrophe and never evaluates.
+- A download of up to `KEEP_UP_TO` is kept in the page cache under the page's own key
+  (agreements/record_cache.py: the versions of what it shows, the reader's audience, the
+  language and the day) and the URL: asked again before the record changes, it costs no
+  query. A longer one is written afresh each time, so that the cache's entries stay small.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import csv
 import datetime
 import enum
+import io
 import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -28,12 +33,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import xlsxwriter
+from django.core.cache import cache
 from django.core.exceptions import BadRequest
 from django.db.models import QuerySet
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from . import record_cache
 from .models import DatePrecision, shown_to
 from .tables import Column, Kind
 
@@ -42,6 +49,10 @@ FORMATS = ("csv", "xlsx")
 # that a chunk of model instances is a few megabytes at most.
 CHUNK_ROWS = 500
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# The longest download kept in the page cache, in characters (CSV) or bytes (XLSX): a list
+# page's worth of rows many times over, while a worker's cache of a few hundred entries
+# stays within tens of megabytes.
+KEEP_UP_TO = 256 * 1024
 
 
 class Cell(enum.StrEnum):
@@ -153,24 +164,30 @@ def download(
     name: str,
     title: str,
     columns: list[Column],
-    rows: QuerySet,
+    rows: QuerySet | Iterable,
 ) -> HttpResponse:
     """The rows, in the page table's `columns`, as a CSV or XLSX download named
-    `name`-<date>.<format>."""
+    `name`-<date>.<format>. `columns` and `rows` may be lazy: a download found in the cache
+    uses neither."""
     filename = f"{name}-{timezone.localdate().isoformat()}.{wanted}"
-    language = translation.get_language()
-    sheet_columns = [part for column in columns for part in _sheet_columns(column, request.user)]
-    # A queryset is read in chunks; a list (the position grid's rows) is already in hand.
-    rows = rows.iterator(chunk_size=CHUNK_ROWS) if isinstance(rows, QuerySet) else iter(rows)
-    if wanted == "csv":
-        response = StreamingHttpResponse(
-            _csv_lines(sheet_columns, rows, language),
-            content_type="text/csv; charset=utf-8",
+    key = f"download:{record_cache.record_key(request)}:{request.get_full_path()}"
+    kept = cache.get(key)
+
+    def sheet() -> tuple[list[SheetColumn], Iterator, str]:
+        # A queryset is read in chunks; a list (the position grid's rows) is already in hand.
+        return (
+            [part for column in columns for part in _sheet_columns(column, request.user)],
+            rows.iterator(chunk_size=CHUNK_ROWS) if isinstance(rows, QuerySet) else iter(rows),
+            translation.get_language(),
         )
+
+    if wanted == "csv":
+        lines = _kept(key, _csv_lines(*sheet())) if kept is None else [kept]
+        response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
     else:
         response = FileResponse(
-            _xlsx_file(title, sheet_columns, rows, language),
+            _kept_file(key, _xlsx_file(title, *sheet())) if kept is None else io.BytesIO(kept),
             as_attachment=True,
             filename=filename,
             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -178,6 +195,35 @@ def download(
     # What a reader may see is theirs: no shared cache keeps it.
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+def _kept(key: str, lines: Iterator[str]) -> Iterator[str]:
+    """`lines`, streamed; once all are sent, kept in the cache under `key` if they come to
+    `KEEP_UP_TO` characters at most. A download the client gave up on is not kept."""
+    kept: list[str] | None = []
+    size = 0
+    for line in lines:
+        yield line
+        if kept is not None:
+            size += len(line)
+            kept.append(line)
+            if size > KEEP_UP_TO:
+                kept = None
+    if kept is not None:
+        cache.set(key, "".join(kept))
+
+
+def _kept_file(key: str, written):
+    """The `written` file, read back into the cache under `key` if it is `KEEP_UP_TO` bytes
+    at most; either way ready to be read from its start."""
+    if written.seek(0, io.SEEK_END) > KEEP_UP_TO:
+        written.seek(0)
+        return written
+    written.seek(0)
+    with written:
+        content = written.read()
+    cache.set(key, content)
+    return io.BytesIO(content)
 
 
 # From a page's columns to a sheet's -------------------------------------------------------

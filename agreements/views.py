@@ -652,8 +652,8 @@ def position_grid(request: HttpRequest, slug: str) -> HttpResponse:
             export_format,
             name=f"{agreement.slug}-positions" + (f"-{as_of.isoformat()}" if as_of else ""),
             title=str(_("Positions")),
-            columns=grid[1],
-            rows=[row for row in grid[0] if not wanted or row.level in wanted],
+            columns=lazy(lambda: grid[1]),
+            rows=lazy(lambda: [row for row in grid[0] if not wanted or row.level in wanted]),
         )
     context.update(
         as_of=as_of,

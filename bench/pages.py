@@ -49,10 +49,11 @@ PAGES = [
     # What holds it up (issue 12): every open blocker, filtered in place.
     Page("/blocked/"),
     Page("/blocked/?kind=clause", fragment=True),
-    # Spreadsheet downloads (exports.py), streamed row by row, as "Download CSV" under each
-    # list gives them: every open blocker, and the biggest agreement's clauses. The whole
-    # timeline's (200,000 rows, about 27 MB, over a minute) is left out: wrk would time out
-    # on it and hold every worker from the URLs after it.
+    # Spreadsheet downloads (exports.py), streamed row by row and kept in the page cache up
+    # to 256 KB, as "Download CSV" under each list gives them: every open blocker, and the
+    # biggest agreement's clauses. The whole timeline's (200,000 rows, about 27 MB, over a
+    # minute) is left out: wrk would time out on it and hold every worker from the URLs
+    # after it.
     Page("/blocked/?format=csv"),
     Page("/agreements/{agreement}/?format=csv"),
     # Stakeholders' own tools: the API's longest list, and the briefing. Its PDF is not

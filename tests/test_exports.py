@@ -13,8 +13,9 @@ import openpyxl
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
-from agreements import services
+from agreements import exports, services
 from agreements.exports import neutralize
 from agreements.models import Clause, Topic, Visibility
 
@@ -160,6 +161,70 @@ def test_a_download_costs_the_same_queries_with_3_or_300_rows(reader, record):
     few = {path: queries(path) for path in EXPORTS.values()}
     grow(record, 297)
     assert {path: queries(path) for path in EXPORTS.values()} == few
+
+
+# Kept until the record changes ------------------------------------------------------------
+
+
+def clause_list_reads(client, path: str, wanted: str) -> tuple[bytes, int]:
+    """The download's content, and how many of its queries read the clause list."""
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(path, {"format": wanted})
+        content = body(response)
+    assert response.status_code == 200
+    return content, len([q for q in captured if q["sql"].startswith('SELECT "agreements_clause"')])
+
+
+@pytest.mark.parametrize("wanted", ["csv", "xlsx"])
+def test_a_download_asked_again_before_a_change_is_kept(reader, record, editor, wanted):
+    first, read = clause_list_reads(reader, EXPORTS["clauses"], wanted)
+    again, read_again = clause_list_reads(reader, EXPORTS["clauses"], wanted)
+    assert (read, read_again) == (1, 0)
+    assert again == first
+
+    services.change_status(record.second_clause, to="pending", by=editor)
+    changed, read_after_the_change = clause_list_reads(reader, EXPORTS["clauses"], wanted)
+    assert read_after_the_change == 1
+    assert changed != first
+    rows = xlsx_rows if wanted == "xlsx" else csv_rows
+    assert ("2", "Pending signature") in [
+        (r["Ref."], r["Status"]) for r in rows(reader, EXPORTS["clauses"])
+    ]
+
+
+def test_staff_and_readers_each_get_their_own_kept_download(login, record, editor, stakeholder):
+    internal = "Fallback position on landing module"
+    for _ in range(2):
+        assert internal in {row["Clause"] for row in csv_rows(login(editor), EXPORTS["clauses"])}
+        assert internal not in {
+            row["Clause"] for row in csv_rows(login(stakeholder), EXPORTS["clauses"])
+        }
+
+
+def test_a_download_is_kept_per_language(login, stakeholder, record):
+    reader = login(stakeholder)
+    # The middleware activates the reader's language in this thread: put it back after.
+    with translation.override(None):
+        sheets = {
+            language: body(
+                reader.get(EXPORTS["clauses"], {"format": "csv"}, HTTP_ACCEPT_LANGUAGE=language)
+            ).decode("utf-8-sig")
+            for language in ["en", "fr", "en"]
+        }
+    assert sheets["en"].startswith("Ref.,")
+    assert sheets["fr"].startswith("Réf.,")
+
+
+@pytest.mark.parametrize("wanted", ["csv", "xlsx"])
+def test_a_download_longer_than_what_is_kept_is_written_each_time(
+    reader, record, monkeypatch, wanted
+):
+    monkeypatch.setattr(exports, "KEEP_UP_TO", 100)
+    first, read = clause_list_reads(reader, EXPORTS["clauses"], wanted)
+    again, read_again = clause_list_reads(reader, EXPORTS["clauses"], wanted)
+    assert len(first) > 100
+    assert (read, read_again) == (1, 1)
+    assert again == first
 
 
 # A large download in a fixed amount of memory ----------------------------------------------

@@ -8,7 +8,8 @@
   so no request through it changes anything (`tests/test_api.py` checks that every
   operation in the schema is a GET).
 - `IsReader`: the pages' rule, `can_read(user)`, asked on every request, so a user who
-  loses their reader group loses the API with their next request.
+  loses their reader group loses the API with their next request (in the query that reads
+  the record's version, for the lists kept in the page cache).
 - `TokenRateThrottle`: requests per token (per user for a session), `API_THROTTLE_RATE`.
 """
 
@@ -25,7 +26,8 @@ from rest_framework.request import Request
 
 from exomars_site.proxies import client_address
 
-from ..models import ApiToken, can_read, hash_token
+from ..models import ApiToken, hash_token
+from ..record_cache import check_reader
 
 # `last_used_at` is written at most this often per token, not on every request: a script
 # paging through the record would otherwise turn each read into a write.
@@ -86,7 +88,8 @@ class IsReader(permissions.BasePermission):
             raise exceptions.NotAuthenticated(
                 _("Log in, or send a personal token in the header “Authorization: Bearer …”.")
             )
-        return can_read(user)
+        # With the record's version, in the same query, for the lists kept in the cache.
+        return check_reader(request)
 
 
 class TokenRateThrottle(throttling.SimpleRateThrottle):

@@ -8,13 +8,19 @@ Every list is paged by cursor in a fixed order that no edit can change (the id, 
 first for the history), so a script walking the `next` links sees every row once even
 while editors add records. Each page costs the same few queries whatever its length:
 related records come through `select_related`, parties through one prefetch, and totals
-are columns of the row's own query.
+are columns of the row's own query. A page of a list is kept in the page cache under the
+record's version, the caller's audience and language, and its URL
+(agreements/record_cache.py), so that a script asking again before the record changes
+costs two queries: its token and the version.
 """
 
 from __future__ import annotations
 
+from django.core.cache import cache
 from django.db.models import Prefetch, QuerySet
 from rest_framework import viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from ..models import (
     Agreement,
@@ -31,6 +37,7 @@ from ..models import (
     StatusChange,
     Topic,
 )
+from ..record_cache import record_key
 from . import filters, serializers
 
 SLUG = r"[-a-zA-Z0-9_]+"
@@ -47,6 +54,15 @@ class RecordViewSet(viewsets.ReadOnlyModelViewSet):
     @property
     def user(self):
         return self.request.user
+
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        # The page's data, rendered for each request: the rendering is cheap next to the queries.
+        key = f"api:{record_key(request)}:{request.build_absolute_uri()}"
+        data = cache.get(key)
+        if data is None:
+            data = super().list(request, *args, **kwargs).data
+            cache.set(key, data)
+        return Response(data)
 
     def visible(self, model) -> QuerySet:
         return model.objects.visible_to(self.user)
