@@ -7,6 +7,7 @@ import csv
 import datetime
 import io
 import tracemalloc
+import zipfile
 from decimal import Decimal
 
 import openpyxl
@@ -166,6 +167,15 @@ def test_a_download_costs_the_same_queries_with_3_or_300_rows(reader, record):
 # Kept until the record changes ------------------------------------------------------------
 
 
+def written(content: bytes, wanted: str) -> bytes | dict[str, bytes]:
+    """What a download says: an XLSX file's parts but the one that records when it was
+    written (docProps/core.xml, to the second), so that two writings a second apart match."""
+    if wanted == "csv":
+        return content
+    with zipfile.ZipFile(io.BytesIO(content)) as parts:
+        return {name: parts.read(name) for name in parts.namelist() if name != "docProps/core.xml"}
+
+
 def clause_list_reads(client, path: str, wanted: str) -> tuple[bytes, int]:
     """The download's content, and how many of its queries read the clause list."""
     with CaptureQueriesContext(connection) as captured:
@@ -185,7 +195,7 @@ def test_a_download_asked_again_before_a_change_is_kept(reader, record, editor, 
     services.change_status(record.second_clause, to="pending", by=editor)
     changed, read_after_the_change = clause_list_reads(reader, EXPORTS["clauses"], wanted)
     assert read_after_the_change == 1
-    assert changed != first
+    assert written(changed, wanted) != written(first, wanted)
     rows = xlsx_rows if wanted == "xlsx" else csv_rows
     assert ("2", "Pending signature") in [
         (r["Ref."], r["Status"]) for r in rows(reader, EXPORTS["clauses"])
@@ -224,7 +234,7 @@ def test_a_download_longer_than_what_is_kept_is_written_each_time(
     again, read_again = clause_list_reads(reader, EXPORTS["clauses"], wanted)
     assert len(first) > 100
     assert (read, read_again) == (1, 1)
-    assert again == first
+    assert written(again, wanted) == written(first, wanted)
 
 
 # A large download in a fixed amount of memory ----------------------------------------------
