@@ -36,7 +36,8 @@ before it uses the cache, so a change made through one worker, a command or anot
 is seen by the next request everywhere: the whole record's version in the same query as the
 session, user and reader permission (agreements/sessions.py; `check_reader` asks for it when
 that query did not), a record page's versions in the query that finds the record
-(`page_versions`), which the page makes anyway to answer 404 or not.
+(`page_versions`), which the page makes anyway to answer 404 or not. Both queries are built
+and compiled once per process (agreements/query_shapes.py).
 
 Views leave their querysets unevaluated (lazy), so that a cached part costs no query at all.
 """

@@ -19,7 +19,7 @@ through Django's own `auth.get_user`.
 
 from __future__ import annotations
 
-import functools
+import datetime
 import logging
 
 from django.conf import settings
@@ -30,12 +30,13 @@ from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends import db
 from django.core.exceptions import SuspiciousOperation
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.functional import SimpleLazyObject
 
 from .models import ReaderSession, RecordVersion, reader_permission
+from .query_shapes import Shape
 
 
 class SessionStore(db.SessionStore):
@@ -59,28 +60,33 @@ class SessionStore(db.SessionStore):
         """Django's query (`db.SessionStore._get_session_from_db`), with the user, the
         record's version and the reader permission joined in."""
         try:
-            self.row = sessions_with_user().get(
-                session_key=self.session_key, expire_date__gt=timezone.now()
-            )
-        except (self.model.DoesNotExist, SuspiciousOperation) as error:
-            if isinstance(error, SuspiciousOperation):
-                logger = logging.getLogger(f"django.security.{error.__class__.__name__}")
-                logger.warning(str(error))
+            found = SESSION_WITH_USER.rows(session_key=self.session_key, now=timezone.now())
+        except SuspiciousOperation as error:
+            logger = logging.getLogger(f"django.security.{error.__class__.__name__}")
+            logger.warning(str(error))
+            found = []
+        self.row = found[0] if found else None
+        if self.row is None:
             self._session_key = None
-            self.row = None
         return self.row
 
 
-@functools.cache
-def sessions_with_user():
-    """Sessions with their user, the record's version and the reader permission: the query
-    every request makes first, built once per process (it names no session, user or
-    moment; `get` copies it), because building its joins cost more than running it."""
+def _session_with_user(_reader, session_key: str, now) -> QuerySet:
     version = RecordVersion.objects.filter(pk=RecordVersion.SINGLETON).values("number")
-    return ReaderSession.objects.select_related("user").annotate(
-        record_version=Subquery(version[:1]),
-        readable=Exists(reader_permission(OuterRef("user_id"))),
+    return (
+        ReaderSession.objects.select_related("user")
+        .annotate(
+            record_version=Subquery(version[:1]),
+            readable=Exists(reader_permission(OuterRef("user_id"))),
+        )
+        .filter(session_key=session_key, expire_date__gt=now)
     )
+
+
+# The unexpired session with its user, the record's version and the reader permission: the
+# query every request makes first, built and compiled once per process (query_shapes.py),
+# because building and compiling its joins cost more than running it.
+SESSION_WITH_USER = Shape(_session_with_user, session_key=str, now=datetime.datetime)
 
 
 def session_user(request):

@@ -257,7 +257,7 @@ def _follow(request: HttpRequest, model, field: str, slug: str) -> HttpResponse:
         return redirect(record.get_absolute_url())
     record = (
         visible.only("pk", "slug", "title")
-        .annotate(**digests.follow_state_columns(request.user, field))
+        .annotate(**digests.follow_state_columns(request.user.pk, field))
         .get(pk=record.pk)
     )
     context = {**follow_context(record, request.path), "said": said}

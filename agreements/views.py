@@ -73,6 +73,7 @@ from .models import (
     Topic,
     shown_to,
 )
+from .query_shapes import Shape
 from .status_lines import attach_status_lines
 from .subscriptions import follow_context
 
@@ -394,32 +395,46 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
     return record_list(request, tables.AGREEMENT_LIST, rows, Agreement.Status, "agreements")
 
 
+# Each record page finds its record (or answers 404) in a query compiled once per process
+# (query_shapes.py), with the versions of what the page shows, which key its cached parts.
+
+
+def _agreement_page(reader, slug: str, user_id: int) -> QuerySet:
+    # With the state of the reader's Follow button (never cached) and the versions of what
+    # the page shows (its programme's funding and milestones too).
+    return (
+        Agreement.objects.visible_to(reader)
+        .only("pk", "slug", "title", "programme_id")
+        .annotate(
+            cache_versions=record_cache.page_versions(agreement="pk", programme="programme_id"),
+            **digests.follow_state_columns(user_id, "agreements"),
+        )
+        .filter(slug=slug)
+    )
+
+
+AGREEMENT_PAGE = Shape(_agreement_page, slug=str, user_id=int)
+AGREEMENT_DETAILS = Shape(
+    lambda reader, pk: (
+        Agreement.objects.visible_to(reader)
+        .with_party_names()
+        .with_clause_counts()
+        .with_level_counts()
+        .with_last_status_change()
+        .with_programme_funding()
+        .filter(pk=pk)
+    ),
+    pk=int,
+)
+
+
 @reader_page
 def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
     user = request.user
-    visible = Agreement.objects.visible_to(user)
-    # Found or 404 at once, with the state of the reader's Follow button (never cached)
-    # and the versions of what the page shows (its programme's funding and milestones
-    # too); the totals only when the cached page is out of date.
-    found = get_object_or_404(
-        visible.only("pk", "slug", "title", "programme_id").annotate(
-            cache_versions=record_cache.page_versions(agreement="pk", programme="programme_id"),
-            **digests.follow_state_columns(user, "agreements"),
-        ),
-        slug=slug,
-    )
+    # Found or 404 at once; the totals only when the cached page is out of date.
+    found = AGREEMENT_PAGE.get_or_404(user, slug=slug, user_id=user.pk)
     record_cache.key_by(request, found.cache_versions)
-    details = lazy(
-        lambda: with_status_line(
-            visible.with_party_names()
-            .with_clause_counts()
-            .with_level_counts()
-            .with_last_status_change()
-            .with_programme_funding()
-            .get(pk=found.pk),
-            user,
-        )
-    )
+    details = lazy(lambda: with_status_line(AGREEMENT_DETAILS.get_or_404(user, pk=found.pk), user))
     programme = lazy(lambda: shown_to(details.programme, user))
 
     form = ClauseFilterForm(request.GET, statuses=Clause.Status.choices)
@@ -530,15 +545,21 @@ def clause_crumbs(clause: Clause) -> list[tuple[str, str]]:
     return [agreements_crumb(), (clause.agreement.get_absolute_url(), clause.agreement.title)]
 
 
+CLAUSE_PAGE = Shape(
+    lambda reader, pk: (
+        Clause.objects.visible_to(reader)
+        .select_related("agreement", "obligated_party")
+        .annotate(cache_versions=record_cache.page_versions(agreement="agreement_id"))
+        .filter(pk=pk)
+    ),
+    pk=int,
+)
+
+
 @reader_page
 def clause_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
-    clause = get_object_or_404(
-        Clause.objects.visible_to(user)
-        .select_related("agreement", "obligated_party")
-        .annotate(cache_versions=record_cache.page_versions(agreement="agreement_id")),
-        pk=pk,
-    )
+    clause = CLAUSE_PAGE.get_or_404(user, pk=pk)
     record_cache.key_by(request, clause.cache_versions)
     # Idle or not (agreements/models/idle.py) only when the cached page is out of date.
     idle = lazy(lambda: Clause.objects.visible_to(user).with_idle().get(pk=clause.pk))
@@ -575,18 +596,24 @@ def clause_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render_page(request, "agreements/clause_detail.html", "history", context)
 
 
+# The version numbers come with the clause, to check the asked ones.
+CLAUSE_COMPARISON = Shape(
+    lambda reader, pk: (
+        Clause.objects.visible_to(reader)
+        .select_related("agreement")
+        .with_version_numbers()
+        .annotate(cache_versions=record_cache.page_versions(agreement="agreement_id"))
+        .filter(pk=pk)
+    ),
+    pk=int,
+)
+
+
 @reader_page
 def clause_compare(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
-    # The version numbers come with the clause, to check the asked ones; their texts only
-    # when the cached comparison is out of date.
-    clause = get_object_or_404(
-        Clause.objects.visible_to(user)
-        .select_related("agreement")
-        .with_version_numbers()
-        .annotate(cache_versions=record_cache.page_versions(agreement="agreement_id")),
-        pk=pk,
-    )
+    # The versions' texts only when the cached comparison is out of date.
+    clause = CLAUSE_COMPARISON.get_or_404(user, pk=pk)
     record_cache.key_by(request, clause.cache_versions)
     numbers = clause.version_numbers
     form = CompareForm(request.GET, numbers=numbers)
@@ -619,15 +646,21 @@ def clause_compare(request: HttpRequest, pk: int) -> HttpResponse:
     return render_page(request, template, "comparison", context)
 
 
+POSITION_GRID = Shape(
+    lambda reader, slug: (
+        Agreement.objects.visible_to(reader)
+        .only("pk", "slug", "title")
+        .annotate(cache_versions=record_cache.page_versions(agreement="pk"))
+        .filter(slug=slug)
+    ),
+    slug=str,
+)
+
+
 @reader_page
 def position_grid(request: HttpRequest, slug: str) -> HttpResponse:
     user = request.user
-    agreement = get_object_or_404(
-        Agreement.objects.visible_to(user)
-        .only("pk", "slug", "title")
-        .annotate(cache_versions=record_cache.page_versions(agreement="pk")),
-        slug=slug,
-    )
+    agreement = POSITION_GRID.get_or_404(user, slug=slug)
     record_cache.key_by(request, agreement.cache_versions)
     form = PositionGridForm(request.GET)
     context = {
@@ -674,17 +707,26 @@ def topic_list(request: HttpRequest) -> HttpResponse:
     return record_list(request, tables.TOPIC_LIST, rows, Topic.Status, "topics")
 
 
+TOPIC_PAGE = Shape(
+    lambda reader, slug, user_id: (
+        Topic.objects.visible_to(reader)
+        .only("pk", "slug", "title")
+        .annotate(
+            cache_versions=record_cache.page_versions(topic="pk"),
+            **digests.follow_state_columns(user_id, "topics"),
+        )
+        .filter(slug=slug)
+    ),
+    slug=str,
+    user_id=int,
+)
+
+
 @reader_page
 def topic_detail(request: HttpRequest, slug: str) -> HttpResponse:
     user = request.user
     visible = Topic.objects.visible_to(user)
-    found = get_object_or_404(
-        visible.only("pk", "slug", "title").annotate(
-            cache_versions=record_cache.page_versions(topic="pk"),
-            **digests.follow_state_columns(user, "topics"),
-        ),
-        slug=slug,
-    )
+    found = TOPIC_PAGE.get_or_404(user, slug=slug, user_id=user.pk)
     record_cache.key_by(request, found.cache_versions)
     links = lazy(lambda: dependencies.panel(user, found))
     context = {
@@ -709,16 +751,22 @@ def topic_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render_page(request, "agreements/topic_detail.html", "history", context)
 
 
+# The totals come with the programme: a handful of sources, summed in its own row.
+PROGRAMME_PAGE = Shape(
+    lambda reader, slug: (
+        Programme.objects.visible_to(reader)
+        .with_funding()
+        .annotate(cache_versions=record_cache.page_versions(programme="pk"))
+        .filter(slug=slug)
+    ),
+    slug=str,
+)
+
+
 @reader_page
 def programme_detail(request: HttpRequest, slug: str) -> HttpResponse:
     user = request.user
-    # The totals come with the programme: a handful of sources, summed in its own row.
-    programme = get_object_or_404(
-        Programme.objects.visible_to(user)
-        .with_funding()
-        .annotate(cache_versions=record_cache.page_versions(programme="pk")),
-        slug=slug,
-    )
+    programme = PROGRAMME_PAGE.get_or_404(user, slug=slug)
     record_cache.key_by(request, programme.cache_versions)
 
     def sources() -> QuerySet:

@@ -41,10 +41,11 @@ def _field_for(record: Agreement | Topic) -> str:
     return "agreements" if isinstance(record, Agreement) else "topics"
 
 
-def follow_state_columns(user, field: str) -> dict:
+def follow_state_columns(user_id: int, field: str) -> dict:
     """Columns for an agreement (`field="agreements"`) or topic (`"topics"`) query: whether
-    `user`'s digest is on and follows everything, and whether it follows this row."""
-    active = Subscription.objects.filter(user=user.pk).exclude(frequency=Subscription.Frequency.OFF)
+    the digest of the user `user_id` is on and follows everything, and whether it follows
+    this row."""
+    active = Subscription.objects.filter(user=user_id).exclude(frequency=Subscription.Frequency.OFF)
     return {
         "digest_follows_everything": Exists(active.filter(follows_everything=True)),
         "digest_follows_this": Exists(active.filter(**{field: OuterRef("pk")})),
